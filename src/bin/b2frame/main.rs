@@ -1,1 +1,46 @@
-fn main() {}
+//! The `b2frame` command-line tool.
+
+mod args;
+mod bench;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("b2frame: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read(path: &std::path::Path) -> b2frame::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| b2frame::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))
+}
+
+fn run(cli: Cli) -> b2frame::Result<()> {
+    match cli.command {
+        Command::Bench { params, repeat, json, raw } => {
+            let data = read(&raw)?;
+            let r = bench::run(&params, repeat, &data)?;
+            if json {
+                println!("{}", r.json);
+            } else {
+                let j = &r.json;
+                println!(
+                    "{} bytes -> {} bytes (ratio {:.2}), compress {:.2} GB/s, decompress {:.2} GB/s, blocksize {}",
+                    j["nbytes"], j["cbytes"], j["ratio"].as_f64().unwrap_or(0.0),
+                    j["compress_GBps"].as_f64().unwrap_or(0.0), j["decompress_GBps"].as_f64().unwrap_or(0.0), j["blocksize"]
+                );
+            }
+            Ok(())
+        }
+        _ => Err(b2frame::Error::Io(std::io::Error::other("not implemented yet"))),
+    }
+}

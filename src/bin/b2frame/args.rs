@@ -1,0 +1,169 @@
+//! Command-line arguments (the interface scripts depend on).
+
+use std::path::PathBuf;
+
+use b2frame::{CParams, Codec, Filter};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// b2frame: Blosc2 super-chunks and frames, byte-compatible with python-blosc2.
+#[derive(Debug, Parser)]
+#[command(name = "b2frame", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compress a raw file into a contiguous frame (.b2frame) that python-blosc2 opens.
+    Compress {
+        /// Compression parameters.
+        #[command(flatten)]
+        params: CompressArgs,
+        /// Raw input file.
+        input: PathBuf,
+        /// Output frame.
+        output: PathBuf,
+    },
+    /// Decompress items [start, stop) of a frame into a raw file.
+    Decompress {
+        /// First item (default 0).
+        #[arg(long)]
+        start: Option<u64>,
+        /// One past the last item (default: all).
+        #[arg(long)]
+        stop: Option<u64>,
+        /// Input frame (.b2frame file or sparse-frame directory).
+        input: PathBuf,
+        /// Raw output file.
+        output: PathBuf,
+    },
+    /// Show a frame's parameters and sizes.
+    Info {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Input frame.
+        input: PathBuf,
+    },
+    /// Benchmark compression and decompression of a raw file in memory.
+    Bench {
+        /// Compression parameters.
+        #[command(flatten)]
+        params: CompressArgs,
+        /// How many times to compress and decompress (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Raw input file.
+        raw: PathBuf,
+    },
+}
+
+/// Codec names on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CodecArg {
+    /// BloscLZ.
+    Blosclz,
+    /// LZ4.
+    Lz4,
+    /// LZ4HC.
+    Lz4hc,
+    /// zlib.
+    Zlib,
+    /// Zstandard.
+    Zstd,
+}
+
+/// Filter names on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FilterArg {
+    /// No filter.
+    Nofilter,
+    /// Byte shuffle.
+    Shuffle,
+    /// Bit shuffle.
+    Bitshuffle,
+    /// XOR delta, then shuffle.
+    Delta,
+    /// Shuffle, then byte delta.
+    Bytedelta,
+    /// Truncate f32/f64 mantissas to 10 bits (lossy), then shuffle.
+    #[value(name = "trunc_prec")]
+    TruncPrec,
+}
+
+/// Compression flags shared by `compress` and `bench`. Defaults are python-blosc2's.
+#[derive(Debug, Clone, Args)]
+pub struct CompressArgs {
+    /// Codec.
+    #[arg(long, value_enum, default_value = "zstd")]
+    pub codec: CodecArg,
+    /// Compression level 0-9 (0 stores data uncompressed).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub clevel: u8,
+    /// Filter pipeline.
+    #[arg(long, value_enum, default_value = "shuffle")]
+    pub filter: FilterArg,
+    /// Item size in bytes (1-2147483647); shuffles work on items of this size.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=2_147_483_647))]
+    pub typesize: u64,
+    /// Bytes per chunk (rounded down to a multiple of typesize; default 4 MiB).
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub chunksize: u64,
+    /// Bytes per block (0 = C-Blosc2's automatic choice).
+    #[arg(long, default_value_t = 0)]
+    pub blocksize: u64,
+    /// Threads for compression (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl CompressArgs {
+    /// The parameters as `CParams`.
+    pub fn cparams(&self) -> CParams {
+        let codec = match self.codec {
+            CodecArg::Blosclz => Codec::BloscLz,
+            CodecArg::Lz4 => Codec::Lz4,
+            CodecArg::Lz4hc => Codec::Lz4Hc,
+            CodecArg::Zlib => Codec::Zlib,
+            CodecArg::Zstd => Codec::Zstd,
+        };
+        let ts = self.typesize as usize;
+        let (filters, meta): (Vec<Filter>, [u8; 6]) = match self.filter {
+            FilterArg::Nofilter => (vec![], [0; 6]),
+            FilterArg::Shuffle => (vec![Filter::Shuffle], [0; 6]),
+            FilterArg::Bitshuffle => (vec![Filter::BitShuffle], [0; 6]),
+            FilterArg::Delta => (vec![Filter::Delta, Filter::Shuffle], [0; 6]),
+            FilterArg::Bytedelta if ts == 1 => (vec![Filter::Shuffle], [0; 6]),
+            FilterArg::Bytedelta => (vec![Filter::Shuffle, Filter::ByteDelta], [0, ts.min(255) as u8, 0, 0, 0, 0]),
+            FilterArg::TruncPrec => (vec![Filter::TruncPrec, Filter::Shuffle], [10, 0, 0, 0, 0, 0]),
+        };
+        CParams::default()
+            .with_codec(codec)
+            .with_clevel(self.clevel)
+            .with_typesize(ts)
+            .with_filters(filters)
+            .with_filters_meta(meta)
+            .with_blocksize(self.blocksize as usize)
+            .with_nthreads(self.nthreads())
+    }
+
+    /// Thread count (default: available parallelism).
+    pub fn nthreads(&self) -> usize {
+        self.threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1)
+    }
+
+    /// Chunk size rounded down to a multiple of typesize (at least one item).
+    pub fn chunksize(&self) -> usize {
+        let ts = self.typesize as usize;
+        let cs = (self.chunksize as usize).min(b2frame::chunk::MAX_BUFFERSIZE);
+        (cs - cs % ts).max(ts)
+    }
+}
