@@ -20,7 +20,6 @@ pub(crate) mod pool;
 mod special;
 
 pub use decode::{decompress, decompress_into, decompress_items_into};
-pub(crate) use decode::Decoder;
 pub use encode::compress;
 pub use header::{ChunkHeader, SpecialValue, HEADER_LEN, MAX_BLOCKSIZE, MAX_BUFFERSIZE};
 pub use special::special;
@@ -29,7 +28,7 @@ pub use special::special;
 pub fn blocksize_for(cparams: &params::CParams, nbytes: usize) -> usize {
     let bs = blocksize::compute_blocksize(cparams, cparams.typesize, nbytes);
     if nbytes == 0 {
-        1
+        bs
     } else {
         bs.min(nbytes)
     }

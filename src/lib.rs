@@ -28,6 +28,10 @@ pub mod chunk;
 pub(crate) mod codec;
 pub mod error;
 pub(crate) mod filter;
+pub mod frame;
+pub(crate) mod msgpack;
+pub mod schunk;
 
 pub use chunk::params::{CParams, Codec, DParams, Filter, SplitMode};
 pub use error::{Error, Result};
+pub use schunk::{SChunk, Storage};

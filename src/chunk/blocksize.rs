@@ -28,13 +28,24 @@ pub(crate) fn split_decision(cp: &CParams, typesize: usize, bs: usize) -> bool {
 /// The block size C-Blosc2 picks for a chunk of `nbytes` (§D.2), before the
 /// header's clamp to `nbytes`. `typesize` is the real item size.
 pub(crate) fn compute_blocksize(cp: &CParams, typesize: usize, nbytes: usize) -> usize {
+    if cp.blocksize != 0 {
+        // C keeps a user blocksize as given (no rounding to items), clamped to
+        // nbytes. Split blocks that are not whole items cannot be decoded (C
+        // writes them and then fails on them): b2frame rounds those down.
+        let mut bs = cp.blocksize;
+        if nbytes > 0 && bs > nbytes {
+            bs = nbytes;
+        }
+        if bs % typesize != 0 && bs > typesize && split_decision(cp, typesize, bs) {
+            bs -= bs % typesize;
+        }
+        return bs;
+    }
     if nbytes < typesize {
         return 1;
     }
     let mut bs;
-    if cp.blocksize != 0 {
-        bs = cp.blocksize;
-    } else {
+    {
         let split = split_decision(cp, typesize, nbytes);
         bs = nbytes;
         if nbytes >= L1 {

@@ -55,7 +55,7 @@ pub fn compress(cparams: &CParams, src: &[u8]) -> Result<Vec<u8>> {
     let nbytes = src.len();
     let typesize = if cparams.typesize > 255 { 1 } else { cparams.typesize };
     let bs = compute_blocksize(cparams, cparams.typesize, nbytes);
-    let header_bs = if nbytes == 0 { 1 } else { bs.min(nbytes) };
+    let header_bs = if nbytes == 0 { bs } else { bs.min(nbytes) };
     let nblocks = if nbytes == 0 { 0 } else { nbytes.div_ceil(header_bs) };
     let destsize = nbytes + HEADER_LEN;
     let split = split_decision(cparams, typesize, header_bs);

@@ -5,3 +5,5 @@ mod golden;
 mod oracle_chunk;
 mod corrupt;
 mod roundtrip;
+mod compat;
+mod frame;
