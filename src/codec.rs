@@ -68,7 +68,11 @@ pub(crate) fn compress_stream(codec_id: u8, clevel: u8, src: &[u8], dst: &mut [u
 
 /// Decompresses one stream of `format` (chunk flag bits 5..7; `codec_id` for format 6)
 /// into `dst`; returns the number of bytes written.
-pub(crate) fn decompress_stream(format: u8, src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+pub(crate) fn decompress_stream(
+    format: u8,
+    src: &[u8],
+    dst: &mut [u8],
+) -> Result<usize, &'static str> {
     match format {
         FORMAT_BLOSCLZ => blosclz::decompress(src, dst),
         FORMAT_LZ4 => lz4::decompress(src, dst),
@@ -110,10 +114,13 @@ fn zstd_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
     ZSTD_DCTX.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot = Some(zstd::bulk::Decompressor::new().map_err(|_| "zstd context creation failed")?);
+            *slot =
+                Some(zstd::bulk::Decompressor::new().map_err(|_| "zstd context creation failed")?);
         }
         match slot.as_mut() {
-            Some(d) => d.decompress_to_buffer(src, dst).map_err(|_| "malformed zstd stream"),
+            Some(d) => d
+                .decompress_to_buffer(src, dst)
+                .map_err(|_| "malformed zstd stream"),
             None => Err("zstd context creation failed"),
         }
     })
@@ -125,9 +132,16 @@ fn zlib_compress(clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
         let mut slot = cell.borrow_mut();
         match &mut *slot {
             Some((l, c)) if *l == level => c.reset(),
-            _ => *slot = Some((level, flate2::Compress::new(flate2::Compression::new(level), true))),
+            _ => {
+                *slot = Some((
+                    level,
+                    flate2::Compress::new(flate2::Compression::new(level), true),
+                ))
+            }
         }
-        let Some((_, c)) = slot.as_mut() else { return 0 };
+        let Some((_, c)) = slot.as_mut() else {
+            return 0;
+        };
         match c.compress(src, dst, flate2::FlushCompress::Finish) {
             Ok(flate2::Status::StreamEnd) => c.total_out() as usize,
             _ => 0,
@@ -142,7 +156,9 @@ fn zlib_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
             Some(d) => d.reset(true),
             None => *slot = Some(flate2::Decompress::new(true)),
         }
-        let Some(d) = slot.as_mut() else { return Err("zlib context creation failed") };
+        let Some(d) = slot.as_mut() else {
+            return Err("zlib context creation failed");
+        };
         match d.decompress(src, dst, flate2::FlushDecompress::Finish) {
             Ok(flate2::Status::StreamEnd) => Ok(d.total_out() as usize),
             Ok(_) => Err("zlib stream does not end within the block"),
@@ -169,7 +185,10 @@ mod tests {
             let n = compress_stream(codec, 5, &src, &mut dst);
             assert!(n > 0 && n < 1000, "codec {codec}: {n}");
             let mut back = vec![0u8; src.len()];
-            assert_eq!(decompress_stream(format, &dst[..n], &mut back), Ok(src.len()));
+            assert_eq!(
+                decompress_stream(format, &dst[..n], &mut back),
+                Ok(src.len())
+            );
             assert_eq!(back, src);
             let mut tiny = [0u8; 4];
             assert_eq!(compress_stream(codec, 5, &src, &mut tiny), 0);

@@ -246,7 +246,7 @@ impl SChunk {
     /// [`chunk::compress`].
     pub fn append(&mut self, data: &[u8]) -> Result<()> {
         let ts = self.typesize();
-        if data.len() % ts != 0 {
+        if !data.len().is_multiple_of(ts) {
             return Err(Error::invalid(
                 "data",
                 format!(

@@ -36,7 +36,7 @@ pub(crate) fn compute_blocksize(cp: &CParams, typesize: usize, nbytes: usize) ->
         if nbytes > 0 && bs > nbytes {
             bs = nbytes;
         }
-        if bs % typesize != 0 && bs > typesize && split_decision(cp, typesize, bs) {
+        if !bs.is_multiple_of(typesize) && bs > typesize && split_decision(cp, typesize, bs) {
             bs -= bs % typesize;
         }
         return bs;
@@ -102,26 +102,47 @@ mod tests {
         // blosclz & lz4, shuffle, ts=8: cl0 8K, cl1 256K*, cl5 512K*, cl9 4M*
         assert_eq!(bs(Codec::Lz4, 0, 8, Filter::Shuffle, n), (8192, true));
         assert_eq!(bs(Codec::Lz4, 1, 8, Filter::Shuffle, n), (256 * 1024, true));
-        assert_eq!(bs(Codec::BloscLz, 5, 8, Filter::Shuffle, n), (512 * 1024, true));
-        assert_eq!(bs(Codec::Lz4, 9, 8, Filter::Shuffle, n), (4 * 1024 * 1024, true));
+        assert_eq!(
+            bs(Codec::BloscLz, 5, 8, Filter::Shuffle, n),
+            (512 * 1024, true)
+        );
+        assert_eq!(
+            bs(Codec::Lz4, 9, 8, Filter::Shuffle, n),
+            (4 * 1024 * 1024, true)
+        );
         // ts=12 cl9: 4194300
         assert_eq!(bs(Codec::Lz4, 9, 12, Filter::Shuffle, n).0, 4_194_300);
         // ts=3 cl0: 8190
         assert_eq!(bs(Codec::BloscLz, 0, 3, Filter::Shuffle, n).0, 8190);
         // lz4hc never split in auto: cl9 1M, ts=3 cl1 32766
-        assert_eq!(bs(Codec::Lz4Hc, 9, 4, Filter::Shuffle, n), (1024 * 1024, false));
+        assert_eq!(
+            bs(Codec::Lz4Hc, 9, 4, Filter::Shuffle, n),
+            (1024 * 1024, false)
+        );
         assert_eq!(bs(Codec::Zlib, 1, 3, Filter::Shuffle, n).0, 32766);
         // zstd: cl5 ts=16 1M split; cl6 512K not split
-        assert_eq!(bs(Codec::Zstd, 5, 16, Filter::Shuffle, n), (1024 * 1024, true));
-        assert_eq!(bs(Codec::Zstd, 6, 16, Filter::Shuffle, n), (512 * 1024, false));
+        assert_eq!(
+            bs(Codec::Zstd, 5, 16, Filter::Shuffle, n),
+            (1024 * 1024, true)
+        );
+        assert_eq!(
+            bs(Codec::Zstd, 6, 16, Filter::Shuffle, n),
+            (512 * 1024, false)
+        );
         // no shuffle: L1 formula 8K..256K
-        assert_eq!(bs(Codec::Lz4, 5, 4, Filter::BitShuffle, n), (128 * 1024, false));
+        assert_eq!(
+            bs(Codec::Lz4, 5, 4, Filter::BitShuffle, n),
+            (128 * 1024, false)
+        );
     }
 
     #[test]
     fn golden_blocksizes() {
         // c01: blosclz cl5 shuffle ts4 400000 bytes -> 262144
-        assert_eq!(bs(Codec::BloscLz, 5, 4, Filter::Shuffle, 400_000).0, 262_144);
+        assert_eq!(
+            bs(Codec::BloscLz, 5, 4, Filter::Shuffle, 400_000).0,
+            262_144
+        );
         // c02: lz4 cl5 bitshuffle ts8 320000 -> 131072
         assert_eq!(bs(Codec::Lz4, 5, 8, Filter::BitShuffle, 320_000).0, 131_072);
         // tiny and empty

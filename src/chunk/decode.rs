@@ -41,7 +41,13 @@ fn read_i32(chunk: &[u8], at: usize, part: Part) -> Result<i32> {
     let bytes = at
         .checked_add(4)
         .and_then(|end| chunk.get(at..end))
-        .ok_or_else(|| corrupt(part, at, format!("4-byte field past the end ({} bytes)", chunk.len())))?;
+        .ok_or_else(|| {
+            corrupt(
+                part,
+                at,
+                format!("4-byte field past the end ({} bytes)", chunk.len()),
+            )
+        })?;
     Ok(i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
 }
 
@@ -57,7 +63,9 @@ impl<'a> Decoder<'a> {
             let meta = h.filters_meta[slot];
             let size = match f {
                 Filter::NoFilter | Filter::TruncPrec => continue,
-                Filter::Shuffle | Filter::ByteDelta | Filter::ByteDeltaLegacy if meta != 0 => usize::from(meta),
+                Filter::Shuffle | Filter::ByteDelta | Filter::ByteDeltaLegacy if meta != 0 => {
+                    usize::from(meta)
+                }
                 _ => h.typesize,
             };
             if f == Filter::Shuffle && size <= 1 {
@@ -66,7 +74,11 @@ impl<'a> Decoder<'a> {
             has_delta |= f == Filter::Delta;
             ops.push((f, size));
         }
-        let format = if h.flags >> 5 == 6 { codec::format_of(h.codec_id) } else { h.flags >> 5 };
+        let format = if h.flags >> 5 == 6 {
+            codec::format_of(h.codec_id)
+        } else {
+            h.flags >> 5
+        };
         let mut d = Decoder {
             chunk,
             h,
@@ -92,16 +104,26 @@ impl<'a> Decoder<'a> {
                 corrupt(
                     Part::BlockStarts,
                     self.h.header_len,
-                    format!("{nblocks} block starts do not fit in cbytes {}", self.h.cbytes),
+                    format!(
+                        "{nblocks} block starts do not fit in cbytes {}",
+                        self.h.cbytes
+                    ),
                 )
             })?;
         let mut data_start = end;
         if self.h.has_dict() {
             let dsize = read_i32(self.chunk, end, Part::BlockStarts)?;
             if dsize <= 0 || dsize > 32 * 1024 {
-                return Err(corrupt(Part::BlockStarts, end, format!("dictionary size {dsize}, expected 1..=32768")));
+                return Err(corrupt(
+                    Part::BlockStarts,
+                    end,
+                    format!("dictionary size {dsize}, expected 1..=32768"),
+                ));
             }
-            return Err(Error::unsupported("chunk", "chunks compressed with a dictionary (use_dict)"));
+            return Err(Error::unsupported(
+                "chunk",
+                "chunks compressed with a dictionary (use_dict)",
+            ));
         }
         if self.h.is_vl_blocks() {
             data_start = end;
@@ -117,7 +139,10 @@ impl<'a> Decoder<'a> {
             return Err(corrupt(
                 Part::BlockStarts,
                 at,
-                format!("block {b} starts at {v}, expected {}..{}", self.bstarts_end, self.h.cbytes),
+                format!(
+                    "block {b} starts at {v}, expected {}..{}",
+                    self.bstarts_end, self.h.cbytes
+                ),
             ));
         }
         Ok(v as usize)
@@ -150,7 +175,9 @@ impl<'a> Decoder<'a> {
             pool::install(nthreads, || {
                 rest.par_chunks_mut(bs)
                     .enumerate()
-                    .try_for_each_init(Scratch::default, |s, (i, out)| self.decode_block(i + 1, out, Some(reference), s))
+                    .try_for_each_init(Scratch::default, |s, (i, out)| {
+                        self.decode_block(i + 1, out, Some(reference), s)
+                    })
             })
         } else {
             for (i, out) in rest.chunks_mut(bs).enumerate() {
@@ -191,7 +218,11 @@ impl<'a> Decoder<'a> {
             let lo = range.start.max(start);
             let hi = range.end.min(start + len);
             let out = &mut dst[lo - range.start..hi - range.start];
-            let refr = if b == 0 { None } else { Some(reference.as_slice()) };
+            let refr = if b == 0 {
+                None
+            } else {
+                Some(reference.as_slice())
+            };
             if lo == start && hi == start + len {
                 if b == 0 && self.has_delta && b1 > 0 {
                     out.copy_from_slice(&reference);
@@ -240,7 +271,13 @@ impl<'a> Decoder<'a> {
 
     /// Decodes block `b` into `out` (its full length). `reference` is the decoded block 0
     /// (required when DELTA is used and `b > 0`).
-    fn decode_block(&self, b: usize, out: &mut [u8], reference: Option<&[u8]>, s: &mut Scratch) -> Result<()> {
+    fn decode_block(
+        &self,
+        b: usize,
+        out: &mut [u8],
+        reference: Option<&[u8]>,
+        s: &mut Scratch,
+    ) -> Result<()> {
         let bsize = out.len();
         let n_oop = self.ops.iter().filter(|(f, _)| *f != Filter::Delta).count();
         if n_oop == 0 {
@@ -260,9 +297,17 @@ impl<'a> Decoder<'a> {
                     1 => &mut s.b[..bsize],
                     _ => &mut *out,
                 };
-                let refr = if b == 0 { &[][..] } else { reference.unwrap_or(&[]) };
+                let refr = if b == 0 {
+                    &[][..]
+                } else {
+                    reference.unwrap_or(&[])
+                };
                 if b > 0 && refr.len() < bsize {
-                    return Err(corrupt(Part::Block, 0, "delta reference block shorter than block"));
+                    return Err(corrupt(
+                        Part::Block,
+                        0,
+                        "delta reference block shorter than block",
+                    ));
                 }
                 filter::delta_decode(refr, b == 0, self.h.typesize, buf);
                 continue;
@@ -277,7 +322,9 @@ impl<'a> Decoder<'a> {
             };
             match f {
                 Filter::Shuffle => filter::unshuffle(size, src, dst),
-                Filter::BitShuffle if self.h.version == 2 => filter::bitunshuffle_legacy_v2(size, src, dst),
+                Filter::BitShuffle if self.h.version == 2 => {
+                    filter::bitunshuffle_legacy_v2(size, src, dst)
+                }
                 Filter::BitShuffle => filter::bitunshuffle(size, src, dst),
                 Filter::ByteDelta => filter::bytedelta_decode(size, src, dst),
                 Filter::ByteDeltaLegacy => filter::bytedelta_legacy_decode(size, src, dst),
@@ -298,7 +345,11 @@ impl<'a> Decoder<'a> {
         };
         let neblock = bsize / nstreams;
         if neblock * nstreams != bsize {
-            return Err(corrupt(Part::Block, 0, format!("block of {bsize} bytes cannot be split into {nstreams} streams")));
+            return Err(corrupt(
+                Part::Block,
+                0,
+                format!("block of {bsize} bytes cannot be split into {nstreams} streams"),
+            ));
         }
         let mut pos = self.bstart(b)?;
         for (j, stream_out) in out.chunks_exact_mut(neblock).enumerate() {
@@ -310,14 +361,21 @@ impl<'a> Decoder<'a> {
             }
             if csize < 0 {
                 if csize < -255 {
-                    return Err(corrupt(Part::Block, pos - 4, format!("run csize {csize}, expected -255..=-1")));
+                    return Err(corrupt(
+                        Part::Block,
+                        pos - 4,
+                        format!("run csize {csize}, expected -255..=-1"),
+                    ));
                 }
-                let token = *self
-                    .chunk
-                    .get(pos)
-                    .ok_or_else(|| corrupt(Part::Block, pos, "run token past the end of the chunk"))?;
+                let token = *self.chunk.get(pos).ok_or_else(|| {
+                    corrupt(Part::Block, pos, "run token past the end of the chunk")
+                })?;
                 if token & 1 == 0 {
-                    return Err(corrupt(Part::Block, pos, format!("run token {token:#04x}, expected bit 0 set")));
+                    return Err(corrupt(
+                        Part::Block,
+                        pos,
+                        format!("run token {token:#04x}, expected bit 0 set"),
+                    ));
                 }
                 pos += 1;
                 stream_out.fill((-csize) as u8);
@@ -328,10 +386,21 @@ impl<'a> Decoder<'a> {
                 .checked_add(csize)
                 .and_then(|end| self.chunk.get(pos..end))
                 .ok_or_else(|| {
-                    corrupt(Part::Block, pos, format!("block {b} stream {j}: {csize} bytes past the end of the chunk ({})", self.chunk.len()))
+                    corrupt(
+                        Part::Block,
+                        pos,
+                        format!(
+                            "block {b} stream {j}: {csize} bytes past the end of the chunk ({})",
+                            self.chunk.len()
+                        ),
+                    )
                 })?;
             if csize > neblock {
-                return Err(corrupt(Part::Block, pos - 4, format!("stream csize {csize} larger than its {neblock} bytes")));
+                return Err(corrupt(
+                    Part::Block,
+                    pos - 4,
+                    format!("stream csize {csize} larger than its {neblock} bytes"),
+                ));
             }
             if csize == neblock {
                 stream_out.copy_from_slice(payload);
@@ -339,7 +408,11 @@ impl<'a> Decoder<'a> {
                 let n = codec::decompress_stream(self.format, payload, stream_out)
                     .map_err(|e| corrupt(Part::Block, pos, format!("block {b} stream {j}: {e}")))?;
                 if n != neblock {
-                    return Err(corrupt(Part::Block, pos, format!("block {b} stream {j} decoded to {n} bytes, expected {neblock}")));
+                    return Err(corrupt(
+                        Part::Block,
+                        pos,
+                        format!("block {b} stream {j} decoded to {n} bytes, expected {neblock}"),
+                    ));
                 }
             }
             pos += csize;
@@ -354,13 +427,28 @@ impl<'a> Decoder<'a> {
         let mut scratch = Scratch::default();
         for b in 0..nblocks {
             let start = self.bstart(b)?;
-            let end = if b + 1 < nblocks { self.bstart(b + 1)? } else { self.h.cbytes };
+            let end = if b + 1 < nblocks {
+                self.bstart(b + 1)?
+            } else {
+                self.h.cbytes
+            };
             if end < start + 4 {
-                return Err(corrupt(Part::Block, start, format!("VL block {b} is {} bytes, expected at least 4", end.saturating_sub(start))));
+                return Err(corrupt(
+                    Part::Block,
+                    start,
+                    format!(
+                        "VL block {b} is {} bytes, expected at least 4",
+                        end.saturating_sub(start)
+                    ),
+                ));
             }
             let usize_ = read_i32(self.chunk, start, Part::Block)?;
             if usize_ < 0 || written + usize_ as usize > dst.len() {
-                return Err(corrupt(Part::Block, start, format!("VL block {b} size {usize_} overflows nbytes {}", dst.len())));
+                return Err(corrupt(
+                    Part::Block,
+                    start,
+                    format!("VL block {b} size {usize_} overflows nbytes {}", dst.len()),
+                ));
             }
             let len = usize_ as usize;
             let payload = &self.chunk[start + 4..end];
@@ -377,7 +465,11 @@ impl<'a> Decoder<'a> {
                 let n = codec::decompress_stream(self.format, payload, decoded)
                     .map_err(|e| corrupt(Part::Block, start + 4, format!("VL block {b}: {e}")))?;
                 if n != len {
-                    return Err(corrupt(Part::Block, start + 4, format!("VL block {b} decoded to {n} bytes, expected {len}")));
+                    return Err(corrupt(
+                        Part::Block,
+                        start + 4,
+                        format!("VL block {b} decoded to {n} bytes, expected {len}"),
+                    ));
                 }
             }
             if !self.ops.is_empty() {
@@ -389,7 +481,9 @@ impl<'a> Decoder<'a> {
                         Filter::Shuffle => filter::unshuffle(size, &cur, &mut next),
                         Filter::BitShuffle => filter::bitunshuffle(size, &cur, &mut next),
                         Filter::ByteDelta => filter::bytedelta_decode(size, &cur, &mut next),
-                        Filter::ByteDeltaLegacy => filter::bytedelta_legacy_decode(size, &cur, &mut next),
+                        Filter::ByteDeltaLegacy => {
+                            filter::bytedelta_legacy_decode(size, &cur, &mut next)
+                        }
                         Filter::Delta => {
                             next.copy_from_slice(&cur);
                             filter::delta_decode(&[], true, self.h.typesize, &mut next);
@@ -404,7 +498,14 @@ impl<'a> Decoder<'a> {
             written += len;
         }
         if written != dst.len() {
-            return Err(corrupt(Part::Block, 0, format!("VL blocks add up to {written} bytes, expected nbytes {}", dst.len())));
+            return Err(corrupt(
+                Part::Block,
+                0,
+                format!(
+                    "VL blocks add up to {written} bytes, expected nbytes {}",
+                    dst.len()
+                ),
+            ));
         }
         Ok(())
     }
@@ -426,7 +527,11 @@ fn fill_pattern(dst: &mut [u8], pattern: &[u8], offset: usize) {
 pub fn decompress(chunk: &[u8], dparams: &DParams) -> Result<Vec<u8>> {
     let d = Decoder::new(chunk)?;
     if d.h.nbytes > dparams.max_nbytes {
-        return Err(Error::limit("decompressed chunk", d.h.nbytes as u64, dparams.max_nbytes as u64));
+        return Err(Error::limit(
+            "decompressed chunk",
+            d.h.nbytes as u64,
+            dparams.max_nbytes as u64,
+        ));
     }
     let mut out = vec![0u8; d.h.nbytes];
     d.decode_all(&mut out, dparams.nthreads)?;
@@ -442,7 +547,10 @@ pub fn decompress_into(chunk: &[u8], dst: &mut [u8], dparams: &DParams) -> Resul
     let d = Decoder::new(chunk)?;
     let n = d.h.nbytes;
     if dst.len() < n {
-        return Err(Error::invalid("dst", format!("{} bytes, the chunk holds {n}", dst.len())));
+        return Err(Error::invalid(
+            "dst",
+            format!("{} bytes, the chunk holds {n}", dst.len()),
+        ));
     }
     d.decode_all(&mut dst[..n], dparams.nthreads)?;
     Ok(n)
@@ -464,12 +572,20 @@ pub fn decompress_items_into(chunk: &[u8], items: Range<usize>, dst: &mut [u8]) 
     if items.start > items.end || start > nbytes {
         return Err(Error::invalid(
             "items",
-            format!("{}..{} outside the chunk's {} items", items.start, items.end, nbytes.div_ceil(ts)),
+            format!(
+                "{}..{} outside the chunk's {} items",
+                items.start,
+                items.end,
+                nbytes.div_ceil(ts)
+            ),
         ));
     }
     let len = end - start;
     if dst.len() < len {
-        return Err(Error::invalid("dst", format!("{} bytes, the range holds {len}", dst.len())));
+        return Err(Error::invalid(
+            "dst",
+            format!("{} bytes, the range holds {len}", dst.len()),
+        ));
     }
     d.decode_range(start..end, &mut dst[..len])?;
     Ok(len)

@@ -10,7 +10,8 @@ use rayon::prelude::*;
 
 use crate::chunk::blocksize::{compute_blocksize, split_decision};
 use crate::chunk::header::{
-    ChunkHeader, SpecialValue, FLAG_DELTA, FLAG_DONT_SPLIT, FLAG_MEMCPYED, HEADER_LEN, MAX_BUFFERSIZE,
+    ChunkHeader, SpecialValue, FLAG_DELTA, FLAG_DONT_SPLIT, FLAG_MEMCPYED, HEADER_LEN,
+    MAX_BUFFERSIZE,
 };
 use crate::chunk::params::{CParams, Filter};
 use crate::chunk::pool;
@@ -49,14 +50,25 @@ pub fn compress(cparams: &CParams, src: &[u8]) -> Result<Vec<u8>> {
     if src.len() > MAX_BUFFERSIZE {
         return Err(Error::invalid(
             "src",
-            format!("{} bytes, at most {MAX_BUFFERSIZE} fit in one chunk", src.len()),
+            format!(
+                "{} bytes, at most {MAX_BUFFERSIZE} fit in one chunk",
+                src.len()
+            ),
         ));
     }
     let nbytes = src.len();
-    let typesize = if cparams.typesize > 255 { 1 } else { cparams.typesize };
+    let typesize = if cparams.typesize > 255 {
+        1
+    } else {
+        cparams.typesize
+    };
     let bs = compute_blocksize(cparams, cparams.typesize, nbytes);
     let header_bs = if nbytes == 0 { bs } else { bs.min(nbytes) };
-    let nblocks = if nbytes == 0 { 0 } else { nbytes.div_ceil(header_bs) };
+    let nblocks = if nbytes == 0 {
+        0
+    } else {
+        nbytes.div_ceil(header_bs)
+    };
     let destsize = nbytes + HEADER_LEN;
     let split = split_decision(cparams, typesize, header_bs);
     let mut header = ChunkHeader {
@@ -88,8 +100,9 @@ pub fn compress(cparams: &CParams, src: &[u8]) -> Result<Vec<u8>> {
     for (slot, f) in cparams.filters.iter().enumerate() {
         if *f == Filter::TruncPrec {
             let prec = cparams.filters_meta[slot] as i8;
-            filter::trunc_prec(prec, typesize, &[], &mut [])
-                .map_err(|e| Error::invalid("filters_meta", format!("trunc_prec precision {prec}: {e}")))?;
+            filter::trunc_prec(prec, typesize, &[], &mut []).map_err(|e| {
+                Error::invalid("filters_meta", format!("trunc_prec precision {prec}: {e}"))
+            })?;
         }
     }
     let plan = Plan {
@@ -161,7 +174,8 @@ impl Plan<'_> {
         let mut all_zero = true;
         for b in 0..self.nblocks {
             let start = out.len();
-            out[HEADER_LEN + 4 * b..HEADER_LEN + 4 * b + 4].copy_from_slice(&(start as i32).to_le_bytes());
+            out[HEADER_LEN + 4 * b..HEADER_LEN + 4 * b + 4]
+                .copy_from_slice(&(start as i32).to_le_bytes());
             all_zero &= self.encode_block(b, out, self.destsize, &mut scratch)?;
         }
         Ok(all_zero)
@@ -174,7 +188,9 @@ impl Plan<'_> {
                 .map_init(Scratch::default, |scratch, b| {
                     let mut buf = Vec::with_capacity(self.worst_case(b));
                     // Unbounded budget: never gives up.
-                    let zero = self.encode_block(b, &mut buf, usize::MAX, scratch).unwrap_or(false);
+                    let zero = self
+                        .encode_block(b, &mut buf, usize::MAX, scratch)
+                        .unwrap_or(false);
                     (buf, zero)
                 })
                 .collect()
@@ -183,7 +199,8 @@ impl Plan<'_> {
         let mut all_zero = true;
         for (b, (bytes, zero)) in blocks.into_iter().enumerate() {
             let start = out.len();
-            out[HEADER_LEN + 4 * b..HEADER_LEN + 4 * b + 4].copy_from_slice(&(start as i32).to_le_bytes());
+            out[HEADER_LEN + 4 * b..HEADER_LEN + 4 * b + 4]
+                .copy_from_slice(&(start as i32).to_le_bytes());
             if start + self.worst_case(b) <= self.destsize {
                 out.extend_from_slice(&bytes);
                 all_zero &= zero;
@@ -217,9 +234,15 @@ impl Plan<'_> {
             match f {
                 Filter::Shuffle => filter::shuffle(self.shuffle_size(meta), input, dst),
                 Filter::BitShuffle => filter::bitshuffle(self.typesize, input, dst),
-                Filter::Delta => filter::delta_encode(&self.src[..bsize], b == 0, self.typesize, input, dst),
+                Filter::Delta => {
+                    filter::delta_encode(&self.src[..bsize], b == 0, self.typesize, input, dst)
+                }
                 Filter::ByteDelta => {
-                    let s = if meta == 0 { self.typesize } else { usize::from(meta) };
+                    let s = if meta == 0 {
+                        self.typesize
+                    } else {
+                        usize::from(meta)
+                    };
                     filter::bytedelta_encode(s, input, dst)
                 }
                 Filter::TruncPrec => {
@@ -252,7 +275,13 @@ impl Plan<'_> {
 
     /// Appends block `b`'s streams to `out`, keeping `out.len() <= budget`.
     /// Returns whether every stream was a zero run.
-    fn encode_block(&self, b: usize, out: &mut Vec<u8>, budget: usize, scratch: &mut Scratch) -> Result<bool, GiveUp> {
+    fn encode_block(
+        &self,
+        b: usize,
+        out: &mut Vec<u8>,
+        budget: usize,
+        scratch: &mut Scratch,
+    ) -> Result<bool, GiveUp> {
         let bsize = self.block_len(b);
         let which = self.filter_block(b, scratch);
         let filtered: &[u8] = match which {
@@ -290,7 +319,8 @@ impl Plan<'_> {
             }
             let at = out.len();
             out.resize(at + maxout, 0);
-            let n = codec::compress_stream(self.cp.codec.id(), self.cp.clevel, stream, &mut out[at..]);
+            let n =
+                codec::compress_stream(self.cp.codec.id(), self.cp.clevel, stream, &mut out[at..]);
             let csize = if n == 0 || n >= neblock {
                 if at + neblock > budget {
                     return Err(GiveUp);

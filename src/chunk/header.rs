@@ -9,7 +9,11 @@
 //! |vers. |versionlz|flags|typesize |nbytes |blocksize |cbytes |filters |compcode |comp. meta |filters_meta |flags2 |bflags |
 //! +------+--------+------+---------+-------+----------+-------+--------+---------+-----------+-------------+-------+-------+
 //! ```
-#![deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::arithmetic_side_effects)]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects
+)]
 
 use crate::chunk::params::{codec_id_name, Filter};
 use crate::error::{Error, Part, Result};
@@ -111,7 +115,10 @@ impl ChunkHeader {
         if chunk.len() < BLOSC1_HEADER_LEN {
             return Err(corrupt(
                 0,
-                format!("{} bytes, expected at least {BLOSC1_HEADER_LEN}", chunk.len()),
+                format!(
+                    "{} bytes, expected at least {BLOSC1_HEADER_LEN}",
+                    chunk.len()
+                ),
             ));
         }
         let byte = |i: usize| chunk.get(i).copied().unwrap_or(0);
@@ -136,7 +143,10 @@ impl ChunkHeader {
         }
         let (nbytes, cbytes) = (nbytes as usize, cbytes as usize);
         if nbytes > MAX_BUFFERSIZE {
-            return Err(corrupt(4, format!("nbytes {nbytes}, expected <= {MAX_BUFFERSIZE}")));
+            return Err(corrupt(
+                4,
+                format!("nbytes {nbytes}, expected <= {MAX_BUFFERSIZE}"),
+            ));
         }
         if cbytes > chunk.len() {
             return Err(corrupt(
@@ -167,9 +177,9 @@ impl ChunkHeader {
                 return Err(corrupt(12, format!("cbytes {cbytes}, expected >= 32")));
             }
             h.header_len = HEADER_LEN;
-            for i in 0..6 {
-                h.filters[i] = byte(16 + i);
-                h.filters_meta[i] = byte(24 + i);
+            if let (Some(f), Some(m)) = (chunk.get(16..22), chunk.get(24..30)) {
+                h.filters.copy_from_slice(f);
+                h.filters_meta.copy_from_slice(m);
             }
             h.compcode_meta = byte(23);
             h.blosc2_flags2 = byte(30);
@@ -181,18 +191,30 @@ impl ChunkHeader {
             if h.blosc2_flags2 & !1 != 0 {
                 return Err(corrupt(
                     30,
-                    format!("blosc2_flags2 {:#04x}, only bit 0 is defined", h.blosc2_flags2),
+                    format!(
+                        "blosc2_flags2 {:#04x}, only bit 0 is defined",
+                        h.blosc2_flags2
+                    ),
                 ));
             }
             if h.blosc2_flags & 0x08 != 0 {
-                return Err(corrupt(31, "lazy chunk flag set: lazy chunks never leave C-Blosc2's memory"));
+                return Err(corrupt(
+                    31,
+                    "lazy chunk flag set: lazy chunks never leave C-Blosc2's memory",
+                ));
             }
             if h.blosc2_flags & 0x80 != 0 {
-                return Err(Error::unsupported("chunk", "codec instrumentation chunks (blosc2_flags bit 7)"));
+                return Err(Error::unsupported(
+                    "chunk",
+                    "codec instrumentation chunks (blosc2_flags bit 7)",
+                ));
             }
             let special = (h.blosc2_flags >> 4) & 7;
             if special > 4 {
-                return Err(corrupt(31, format!("special value kind {special}, expected 0..=4")));
+                return Err(corrupt(
+                    31,
+                    format!("special value kind {special}, expected 0..=4"),
+                ));
             }
         } else {
             // Blosc1: filters implied by the flags.
@@ -220,12 +242,20 @@ impl ChunkHeader {
             4 => 5,
             6 if extended => byte(22),
             2 => return Err(Error::unsupported("codec", codec_id_name(3))),
-            other => return Err(corrupt(2, format!("codec format {other}, expected 0, 1, 3, 4 or 6"))),
+            other => {
+                return Err(corrupt(
+                    2,
+                    format!("codec format {other}, expected 0, 1, 3, 4 or 6"),
+                ))
+            }
         };
         let vl = h.is_vl_blocks();
         if vl {
             if version < 6 {
-                return Err(corrupt(0, format!("VL-block flag with version {version}, expected 6")));
+                return Err(corrupt(
+                    0,
+                    format!("VL-block flag with version {version}, expected 6"),
+                ));
             }
             if h.is_memcpyed() || h.special().is_some() {
                 return Err(corrupt(2, "VL-block chunk cannot be memcpyed or special"));
@@ -252,7 +282,10 @@ impl ChunkHeader {
             if expected != Some(cbytes) {
                 return Err(corrupt(
                     12,
-                    format!("memcpyed chunk with cbytes {cbytes}, expected nbytes + header = {}", nbytes.saturating_add(h.header_len)),
+                    format!(
+                        "memcpyed chunk with cbytes {cbytes}, expected nbytes + header = {}",
+                        nbytes.saturating_add(h.header_len)
+                    ),
                 ));
             }
         }
@@ -291,10 +324,13 @@ impl ChunkHeader {
                         format!("repeated-value chunk with value size {vs}, expected 1..=nbytes"),
                     ));
                 }
-                if self.nbytes % vs != 0 {
+                if self.nbytes.checked_rem(vs) != Some(0) {
                     return Err(corrupt(
                         4,
-                        format!("nbytes {} is not a multiple of the value size {vs}", self.nbytes),
+                        format!(
+                            "nbytes {} is not a multiple of the value size {vs}",
+                            self.nbytes
+                        ),
                     ));
                 }
             }
@@ -305,10 +341,13 @@ impl ChunkHeader {
                         format!("NaN chunk with typesize {}, expected 4 or 8", self.typesize),
                     ));
                 }
-                if self.nbytes % self.typesize != 0 {
+                if self.nbytes.checked_rem(self.typesize) != Some(0) {
                     return Err(corrupt(
                         4,
-                        format!("NaN chunk nbytes {} not a multiple of typesize {}", self.nbytes, self.typesize),
+                        format!(
+                            "NaN chunk nbytes {} not a multiple of typesize {}",
+                            self.nbytes, self.typesize
+                        ),
                     ));
                 }
             }

@@ -191,7 +191,12 @@ impl SplitMode {
             2 => SplitMode::Never,
             3 => SplitMode::Auto,
             4 => SplitMode::ForwardCompat,
-            other => return Err(Error::invalid("splitmode", format!("{other}, expected 1..=4"))),
+            other => {
+                return Err(Error::invalid(
+                    "splitmode",
+                    format!("{other}, expected 1..=4"),
+                ))
+            }
         })
     }
 }
@@ -292,7 +297,10 @@ impl CParams {
     /// Checks ranges; returns the parameters as they will be written.
     pub(crate) fn validate(&self) -> Result<()> {
         if self.clevel > 9 {
-            return Err(Error::invalid("clevel", format!("{}, expected 0..=9", self.clevel)));
+            return Err(Error::invalid(
+                "clevel",
+                format!("{}, expected 0..=9", self.clevel),
+            ));
         }
         if self.typesize == 0 || self.typesize > i32::MAX as usize {
             return Err(Error::invalid(
@@ -303,7 +311,11 @@ impl CParams {
         if self.blocksize > crate::chunk::MAX_BLOCKSIZE {
             return Err(Error::invalid(
                 "blocksize",
-                format!("{}, expected at most {}", self.blocksize, crate::chunk::MAX_BLOCKSIZE),
+                format!(
+                    "{}, expected at most {}",
+                    self.blocksize,
+                    crate::chunk::MAX_BLOCKSIZE
+                ),
             ));
         }
         for (slot, f) in self.filters.iter().enumerate() {

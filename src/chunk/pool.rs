@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-static POOLS: OnceLock<Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>> = OnceLock::new();
+/// Pools built so far, by thread count.
+type Pools = Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>>;
+
+static POOLS: OnceLock<Pools> = OnceLock::new();
 
 /// Runs `f` inside a pool of `nthreads` threads (the global pool if one cannot be built).
 pub(crate) fn install<R: Send>(nthreads: usize, f: impl FnOnce() -> R + Send) -> R {
@@ -16,7 +19,10 @@ pub(crate) fn install<R: Send>(nthreads: usize, f: impl FnOnce() -> R + Send) ->
         if let Some((_, p)) = guard.iter().find(|(n, _)| *n == nthreads) {
             Some(Arc::clone(p))
         } else {
-            match rayon::ThreadPoolBuilder::new().num_threads(nthreads).build() {
+            match rayon::ThreadPoolBuilder::new()
+                .num_threads(nthreads)
+                .build()
+            {
                 Ok(p) => {
                     let p = Arc::new(p);
                     guard.push((nthreads, Arc::clone(&p)));

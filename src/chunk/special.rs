@@ -12,9 +12,17 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// `InvalidArgument` for inconsistent sizes.
-pub fn special(kind: SpecialValue, nbytes: usize, typesize: usize, value: Option<&[u8]>) -> Result<Vec<u8>> {
+pub fn special(
+    kind: SpecialValue,
+    nbytes: usize,
+    typesize: usize,
+    value: Option<&[u8]>,
+) -> Result<Vec<u8>> {
     if nbytes > MAX_BUFFERSIZE {
-        return Err(Error::invalid("nbytes", format!("{nbytes}, at most {MAX_BUFFERSIZE}")));
+        return Err(Error::invalid(
+            "nbytes",
+            format!("{nbytes}, at most {MAX_BUFFERSIZE}"),
+        ));
     }
     if typesize == 0 {
         return Err(Error::invalid("typesize", "0, expected 1.."));
@@ -23,14 +31,17 @@ pub fn special(kind: SpecialValue, nbytes: usize, typesize: usize, value: Option
         SpecialValue::Value => value.map_or(0, <[u8]>::len),
         _ => typesize,
     };
-    if item == 0 || nbytes % item != 0 {
+    if item == 0 || !nbytes.is_multiple_of(item) {
         return Err(Error::invalid(
             "nbytes",
             format!("{nbytes} is not a multiple of the item size {item}"),
         ));
     }
     if kind == SpecialValue::Nan && typesize != 4 && typesize != 8 {
-        return Err(Error::invalid("typesize", format!("{typesize}, NaN chunks need 4 or 8")));
+        return Err(Error::invalid(
+            "typesize",
+            format!("{typesize}, NaN chunks need 4 or 8"),
+        ));
     }
     let payload: &[u8] = match kind {
         SpecialValue::Value => value.unwrap_or(&[]),

@@ -8,7 +8,7 @@
 //!
 //! The implementation is chosen once: the fastest of [`kernels`].
 
-use super::{Kernel, check_lengths, pick};
+use super::{check_lengths, pick, Kernel};
 use std::sync::OnceLock;
 
 pub(super) mod scalar;
@@ -114,9 +114,7 @@ mod tests {
         bitshuffle(1, &src, &mut dst);
         assert_eq!(
             dst,
-            [
-                0xAA, 0xAA, 0xCC, 0xCC, 0xF0, 0xF0, 0x00, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0
-            ]
+            [0xAA, 0xAA, 0xCC, 0xCC, 0xF0, 0xF0, 0x00, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0]
         );
     }
 

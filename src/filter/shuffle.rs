@@ -7,7 +7,7 @@
 //!
 //! The implementation is chosen once: the fastest of [`kernels`].
 
-use super::{Kernel, check_lengths, pick};
+use super::{check_lengths, pick, Kernel};
 use std::sync::OnceLock;
 
 pub(super) mod scalar;

@@ -51,7 +51,9 @@ pub fn oracle() -> Option<String> {
     let required = std::env::var("B2FRAME_ORACLE").is_ok_and(|v| v == "1");
     match (python(), required) {
         (Some(p), _) => Some(p),
-        (None, true) => panic!("B2FRAME_ORACLE=1 but no python-blosc2 venv: run .ci/run or set B2FRAME_PYTHON"),
+        (None, true) => {
+            panic!("B2FRAME_ORACLE=1 but no python-blosc2 venv: run .ci/run or set B2FRAME_PYTHON")
+        }
         (None, false) => {
             eprintln!("oracle skipped: set B2FRAME_ORACLE=1 and B2FRAME_PYTHON");
             None
@@ -79,7 +81,11 @@ pub fn run_python(py: &str, script: &str, args: &[&str]) -> Vec<u8> {
 #[track_caller]
 pub fn assert_bytes_eq(ours: &[u8], theirs: &[u8], ctx: &str) {
     if ours != theirs {
-        let first = ours.iter().zip(theirs).position(|(a, b)| a != b).unwrap_or(ours.len().min(theirs.len()));
+        let first = ours
+            .iter()
+            .zip(theirs)
+            .position(|(a, b)| a != b)
+            .unwrap_or(ours.len().min(theirs.len()));
         panic!(
             "{ctx}: bytes differ (ours {} bytes, theirs {} bytes, first difference at {first})",
             ours.len(),

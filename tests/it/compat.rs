@@ -5,8 +5,14 @@ use b2frame::{CParams, Codec, DParams, Filter};
 
 #[test]
 fn delta_item_ranges_past_block_zero_are_exact() {
-    let src: Vec<u8> = (0..200_000i32).flat_map(|i| ((i / 8) * 3 + (i % 2)).to_le_bytes()).collect();
-    for filters in [vec![Filter::Delta], vec![Filter::Delta, Filter::Shuffle], vec![Filter::Shuffle, Filter::Delta]] {
+    let src: Vec<u8> = (0..200_000i32)
+        .flat_map(|i| ((i / 8) * 3 + (i % 2)).to_le_bytes())
+        .collect();
+    for filters in [
+        vec![Filter::Delta],
+        vec![Filter::Delta, Filter::Shuffle],
+        vec![Filter::Shuffle, Filter::Delta],
+    ] {
         let cp = CParams::default()
             .with_codec(Codec::Lz4)
             .with_typesize(4)
@@ -15,7 +21,12 @@ fn delta_item_ranges_past_block_zero_are_exact() {
         let c = chunk::compress(&cp, &src).expect("compress");
         let h = ChunkHeader::parse(&c).expect("header");
         assert!(h.nblocks() > 4, "{h:?}");
-        for (a, b) in [(50_000usize, 50_010usize), (16_384, 32_768), (199_990, 200_000), (10, 100_000)] {
+        for (a, b) in [
+            (50_000usize, 50_010usize),
+            (16_384, 32_768),
+            (199_990, 200_000),
+            (10, 100_000),
+        ] {
             let mut out = vec![0u8; (b - a) * 4];
             chunk::decompress_items_into(&c, a..b, &mut out).expect("items");
             assert_eq!(out, src[a * 4..b * 4], "{filters:?} items {a}..{b}");
@@ -27,23 +38,42 @@ fn delta_item_ranges_past_block_zero_are_exact() {
 fn delta_with_partial_trailing_item_round_trips() {
     let mut src: Vec<u8> = (0..30_001u32).flat_map(|i| i.to_le_bytes()).collect();
     src.extend_from_slice(&[0xAB, 0xCD, 0xEF]);
-    let cp = CParams::default().with_typesize(4).with_filters([Filter::Delta, Filter::Shuffle]).with_blocksize(4096);
+    let cp = CParams::default()
+        .with_typesize(4)
+        .with_filters([Filter::Delta, Filter::Shuffle])
+        .with_blocksize(4096);
     let c = chunk::compress(&cp, &src).expect("compress");
-    assert_eq!(chunk::decompress(&c, &DParams::default()).expect("decode"), src);
+    assert_eq!(
+        chunk::decompress(&c, &DParams::default()).expect("decode"),
+        src
+    );
 }
 
 #[test]
 fn special_chunks_need_whole_items() {
-    let err = chunk::special(SpecialValue::Zeros, 10, 4, None).expect_err("10 bytes of 4-byte items");
-    assert!(matches!(err, b2frame::Error::InvalidArgument { .. }), "{err}");
-    let err = chunk::special(SpecialValue::Value, 10, 4, Some(&[1, 2, 3, 4])).expect_err("partial value");
-    assert!(matches!(err, b2frame::Error::InvalidArgument { .. }), "{err}");
+    let err =
+        chunk::special(SpecialValue::Zeros, 10, 4, None).expect_err("10 bytes of 4-byte items");
+    assert!(
+        matches!(err, b2frame::Error::InvalidArgument { .. }),
+        "{err}"
+    );
+    let err =
+        chunk::special(SpecialValue::Value, 10, 4, Some(&[1, 2, 3, 4])).expect_err("partial value");
+    assert!(
+        matches!(err, b2frame::Error::InvalidArgument { .. }),
+        "{err}"
+    );
     let c = chunk::special(SpecialValue::Value, 12, 4, Some(&[1, 2, 3, 4])).expect("value chunk");
     assert_eq!(c.len(), 36);
-    assert_eq!(chunk::decompress(&c, &DParams::default()).expect("decode"), [1, 2, 3, 4].repeat(3));
+    assert_eq!(
+        chunk::decompress(&c, &DParams::default()).expect("decode"),
+        [1, 2, 3, 4].repeat(3)
+    );
     let nan = chunk::special(SpecialValue::Nan, 16, 8, None).expect("nan chunk");
     let back = chunk::decompress(&nan, &DParams::default()).expect("decode");
-    assert!(back.chunks(8).all(|v| f64::from_le_bytes(v.try_into().expect("8")).is_nan()));
+    assert!(back
+        .chunks(8)
+        .all(|v| f64::from_le_bytes(v.try_into().expect("8")).is_nan()));
 }
 
 #[test]
@@ -55,20 +85,39 @@ fn schunk_partial_item_chunks_use_standalone_blocksize() {
     let c = chunk::compress(&cp, &src).expect("compress");
     let h = ChunkHeader::parse(&c).expect("header");
     assert_eq!(h.blocksize, 75_712);
-    assert_eq!(chunk::decompress(&c, &DParams::default()).expect("decode"), src);
+    assert_eq!(
+        chunk::decompress(&c, &DParams::default()).expect("decode"),
+        src
+    );
 }
 
 #[test]
 fn unknown_codecs_and_filters_are_named() {
     let src = vec![7u8; 4000];
     let arange: Vec<u8> = (0..10_000u32).flat_map(u32::to_le_bytes).collect();
-    let mut c = chunk::compress(&CParams::default().with_codec(Codec::Lz4).with_typesize(4), &arange).expect("compress");
+    let mut c = chunk::compress(
+        &CParams::default().with_codec(Codec::Lz4).with_typesize(4),
+        &arange,
+    )
+    .expect("compress");
     c[2] = (c[2] & 0x1F) | (6 << 5);
     c[22] = 33;
-    let err = chunk::decompress(&c, &DParams::default()).err().expect("zfp is an error");
+    let Err(err) = chunk::decompress(&c, &DParams::default()) else {
+        panic!("zfp decoded")
+    };
     assert_eq!(err.to_string(), "unsupported codec: codec id 33 (ZFP)");
-    let mut c = chunk::compress(&CParams::default().with_codec(Codec::Lz4).with_typesize(4), &src).expect("compress");
+    let mut c = chunk::compress(
+        &CParams::default().with_codec(Codec::Lz4).with_typesize(4),
+        &src,
+    )
+    .expect("compress");
     c[16] = 36;
-    let err = chunk::decompress(&c, &DParams::default()).err().expect("int_trunc is an error");
-    assert!(err.to_string().contains("filter id 36 (INT_TRUNC) in slot 0"), "{err}");
+    let Err(err) = chunk::decompress(&c, &DParams::default()) else {
+        panic!("int_trunc decoded")
+    };
+    assert!(
+        err.to_string()
+            .contains("filter id 36 (INT_TRUNC) in slot 0"),
+        "{err}"
+    );
 }

@@ -14,7 +14,10 @@ fn golden_chunks() -> Vec<(String, Vec<u8>)> {
             if p.extension()? != "b2chunk" {
                 return None;
             }
-            Some((p.file_name()?.to_string_lossy().into_owned(), std::fs::read(&p).ok()?))
+            Some((
+                p.file_name()?.to_string_lossy().into_owned(),
+                std::fs::read(&p).ok()?,
+            ))
         })
         .collect();
     v.sort();
@@ -27,9 +30,15 @@ fn x_truncated_golden_chunks_are_errors() {
     let dp = DParams::default();
     for (name, bytes) in golden_chunks() {
         for len in 0..bytes.len() {
-            assert!(chunk::decompress(&bytes[..len], &dp).is_err(), "{name} truncated to {len} decoded");
+            assert!(
+                chunk::decompress(&bytes[..len], &dp).is_err(),
+                "{name} truncated to {len} decoded"
+            );
             let mut out = vec![0u8; 64];
-            assert!(chunk::decompress_items_into(&bytes[..len], 0..1, &mut out).is_err(), "{name} truncated to {len}");
+            assert!(
+                chunk::decompress_items_into(&bytes[..len], 0..1, &mut out).is_err(),
+                "{name} truncated to {len}"
+            );
         }
     }
 }
@@ -40,7 +49,9 @@ fn x_flipped_golden_chunks_never_panic() {
     let mut errors = 0usize;
     let mut total = 0usize;
     for (name, bytes) in golden_chunks() {
-        let positions: Vec<usize> = (0..bytes.len().min(512)).chain((512..bytes.len()).step_by(97)).collect();
+        let positions: Vec<usize> = (0..bytes.len().min(512))
+            .chain((512..bytes.len()).step_by(97))
+            .collect();
         for pos in positions {
             for mask in [0xFFu8, 0x01, 0x80] {
                 let mut bad = bytes.clone();

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::common::{assert_bytes_eq, golden_dir, sha256_hex, splitmix64_bytes};
 
 fn manifest() -> Vec<Value> {
-    let text = std::fs::read_to_string(golden_dir().join("MANIFEST.json")).expect("read MANIFEST.json");
+    let text =
+        std::fs::read_to_string(golden_dir().join("MANIFEST.json")).expect("read MANIFEST.json");
     let v: Value = serde_json::from_str(&text).expect("parse MANIFEST.json");
     v["files"].as_array().expect("files").clone()
 }
@@ -61,7 +62,10 @@ fn cparams_of(e: &Value) -> CParams {
         .map(|f| Filter::from_id(f.as_u64().expect("id") as u8).expect("filter"))
         .collect();
     let mut meta = [0u8; 6];
-    for (m, v) in meta.iter_mut().zip(e["filters_meta"].as_array().expect("meta")) {
+    for (m, v) in meta
+        .iter_mut()
+        .zip(e["filters_meta"].as_array().expect("meta"))
+    {
         *m = v.as_i64().expect("meta") as u8;
     }
     let split = match e["splitmode"].as_str().expect("splitmode") {
@@ -89,14 +93,35 @@ fn golden_chunk_headers_match_manifest() {
         let bytes = std::fs::read(golden_dir().join(name)).expect("read chunk");
         let h = ChunkHeader::parse(&bytes).unwrap_or_else(|err| panic!("{name}: {err}"));
         let m = &e["chunk_header"];
-        assert_eq!(u64::from(h.version), m["version"].as_u64().expect("v"), "{name}");
+        assert_eq!(
+            u64::from(h.version),
+            m["version"].as_u64().expect("v"),
+            "{name}"
+        );
         assert_eq!(h.flags, hexbyte(&m["flags"]), "{name}");
-        assert_eq!(h.typesize as u64, m["typesize"].as_u64().expect("ts"), "{name}");
-        assert_eq!(h.nbytes as u64, m["nbytes"].as_u64().expect("nbytes"), "{name}");
-        assert_eq!(h.cbytes as u64, m["cbytes"].as_u64().expect("cbytes"), "{name}");
+        assert_eq!(
+            h.typesize as u64,
+            m["typesize"].as_u64().expect("ts"),
+            "{name}"
+        );
+        assert_eq!(
+            h.nbytes as u64,
+            m["nbytes"].as_u64().expect("nbytes"),
+            "{name}"
+        );
+        assert_eq!(
+            h.cbytes as u64,
+            m["cbytes"].as_u64().expect("cbytes"),
+            "{name}"
+        );
         assert_eq!(h.cbytes, bytes.len(), "{name}");
         assert_eq!(h.blosc2_flags, hexbyte(&m["blosc2_flags"]), "{name}");
-        let filters: Vec<u8> = m["filters"].as_array().expect("f").iter().map(|v| v.as_u64().expect("id") as u8).collect();
+        let filters: Vec<u8> = m["filters"]
+            .as_array()
+            .expect("f")
+            .iter()
+            .map(|v| v.as_u64().expect("id") as u8)
+            .collect();
         assert_eq!(h.filters.to_vec(), filters, "{name}");
     }
 }
@@ -106,10 +131,20 @@ fn golden_chunks_decode_to_manifest_sha256() {
     for e in chunk_entries() {
         let name = e["file"].as_str().expect("file");
         let bytes = std::fs::read(golden_dir().join(name)).expect("read chunk");
-        let out = chunk::decompress(&bytes, &DParams::default()).unwrap_or_else(|err| panic!("{name}: {err}"));
-        assert_eq!(out.len() as u64, e["decompressed"]["length"].as_u64().expect("len"), "{name}");
-        assert_eq!(sha256_hex(&out), e["decompressed"]["sha256"].as_str().expect("sha"), "{name}");
-        let par = chunk::decompress(&bytes, &DParams::default().with_nthreads(2)).expect("parallel decode");
+        let out = chunk::decompress(&bytes, &DParams::default())
+            .unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(
+            out.len() as u64,
+            e["decompressed"]["length"].as_u64().expect("len"),
+            "{name}"
+        );
+        assert_eq!(
+            sha256_hex(&out),
+            e["decompressed"]["sha256"].as_str().expect("sha"),
+            "{name}"
+        );
+        let par = chunk::decompress(&bytes, &DParams::default().with_nthreads(2))
+            .expect("parallel decode");
         assert_bytes_eq(&par, &out, &format!("{name}: parallel decode"));
     }
 }
@@ -122,9 +157,16 @@ fn golden_chunks_item_ranges_match_whole_decode() {
         let whole = chunk::decompress(&bytes, &DParams::default()).expect("decode");
         let ts = ChunkHeader::parse(&bytes).expect("header").typesize;
         let nitems = whole.len().div_ceil(ts);
-        for (a, b) in [(0, 1), (0, nitems), (nitems / 3, nitems / 2), (nitems.saturating_sub(7), nitems), (nitems / 2, nitems / 2)] {
+        for (a, b) in [
+            (0, 1),
+            (0, nitems),
+            (nitems / 3, nitems / 2),
+            (nitems.saturating_sub(7), nitems),
+            (nitems / 2, nitems / 2),
+        ] {
             let mut out = vec![0u8; (b - a) * ts];
-            let n = chunk::decompress_items_into(&bytes, a..b, &mut out).unwrap_or_else(|err| panic!("{name}: {err}"));
+            let n = chunk::decompress_items_into(&bytes, a..b, &mut out)
+                .unwrap_or_else(|err| panic!("{name}: {err}"));
             let lo = a * ts;
             let hi = (b * ts).min(whole.len());
             assert_bytes_eq(&out[..n], &whole[lo..hi], &format!("{name} items {a}..{b}"));
@@ -140,8 +182,14 @@ fn golden_specified_chunks_reencode_byte_identical() {
         if e.get("codec").is_none() {
             continue;
         }
-        let Some(src) = input(e["input"]["id"].as_str().expect("id")) else { continue };
-        assert_eq!(sha256_hex(&src), e["input"]["sha256"].as_str().expect("sha"), "{name}: regenerated input");
+        let Some(src) = input(e["input"]["id"].as_str().expect("id")) else {
+            continue;
+        };
+        assert_eq!(
+            sha256_hex(&src),
+            e["input"]["sha256"].as_str().expect("sha"),
+            "{name}: regenerated input"
+        );
         let expected = std::fs::read(golden_dir().join(name)).expect("read chunk");
         let cp = cparams_of(&e);
         let ours = chunk::compress(&cp, &src).expect("compress");

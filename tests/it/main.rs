@@ -1,9 +1,9 @@
 //! Integration tests: golden files, oracle round trips, property tests, CLI.
 
 mod common;
+mod compat;
+mod corrupt;
+mod frame;
 mod golden;
 mod oracle_chunk;
-mod corrupt;
 mod roundtrip;
-mod compat;
-mod frame;

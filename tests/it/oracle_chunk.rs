@@ -53,11 +53,19 @@ fn data(kind: usize, ts: usize, nbytes: usize, seed: u64) -> Vec<u8> {
                 walk as u64
             }
             3 => u64::from(noise[i as usize % noise.len()] % 4),
-            _ => u64::from_le_bytes(noise[(i as usize * 8) % (noise.len() - 8)..][..8].try_into().expect("8")),
+            _ => u64::from_le_bytes(
+                noise[(i as usize * 8) % (noise.len() - 8)..][..8]
+                    .try_into()
+                    .expect("8"),
+            ),
         };
         let bytes = v.to_le_bytes();
         for k in 0..ts {
-            out.push(if kind == 4 { noise[(out.len()) % noise.len()] } else { bytes[k % 8] });
+            out.push(if kind == 4 {
+                noise[(out.len()) % noise.len()]
+            } else {
+                bytes[k % 8]
+            });
         }
         i += 1;
     }
@@ -78,10 +86,16 @@ fn filter_sets(ts: usize) -> Vec<(Vec<Filter>, [u8; 6])> {
         (vec![Filter::Shuffle], [0; 6]),
         (vec![Filter::BitShuffle], [0; 6]),
         (vec![Filter::Delta, Filter::Shuffle], [0; 6]),
-        (vec![Filter::Shuffle, Filter::ByteDelta], [0, ts as u8, 0, 0, 0, 0]),
+        (
+            vec![Filter::Shuffle, Filter::ByteDelta],
+            [0, ts as u8, 0, 0, 0, 0],
+        ),
     ];
     if ts == 4 || ts == 8 {
-        v.push((vec![Filter::TruncPrec, Filter::Shuffle], [10, 0, 0, 0, 0, 0]));
+        v.push((
+            vec![Filter::TruncPrec, Filter::Shuffle],
+            [10, 0, 0, 0, 0, 0],
+        ));
     }
     v
 }
@@ -116,7 +130,12 @@ fn build_cases(codecs: &[Codec]) -> Vec<Case> {
                             codec.name(),
                             filters.iter().map(|f| f.name()).collect::<Vec<_>>()
                         );
-                        cases.push(Case { cp: cp.clone(), src, ours, label });
+                        cases.push(Case {
+                            cp: cp.clone(),
+                            src,
+                            ours,
+                            label,
+                        });
                     }
                 }
             }
@@ -127,7 +146,7 @@ fn build_cases(codecs: &[Codec]) -> Vec<Case> {
 
 /// Where C-Blosc2 3.3.5 cannot read back even its own output (docs/COMPATIBILITY.md).
 fn c_defect(case: &Case) -> Option<&'static str> {
-    let partial = case.cp.typesize > 1 && case.src.len() % case.cp.typesize != 0;
+    let partial = case.cp.typesize > 1 && !case.src.len().is_multiple_of(case.cp.typesize);
     let delta = case.cp.filters.contains(&Filter::Delta);
     let trunc = case.cp.filters.contains(&Filter::TruncPrec);
     if partial && delta {
@@ -155,17 +174,23 @@ fn run(codecs: &[Codec], byte_identical: bool) {
         raw.extend_from_slice(&c.src);
         ours.extend_from_slice(&c.ours);
     }
-    std::fs::write(dir.path().join("cases.json"), serde_json::to_vec(&meta).expect("json")).expect("write");
+    std::fs::write(
+        dir.path().join("cases.json"),
+        serde_json::to_vec(&meta).expect("json"),
+    )
+    .expect("write");
     std::fs::write(dir.path().join("raw.bin"), &raw).expect("write");
     std::fs::write(dir.path().join("ours.bin"), &ours).expect("write");
     run_python(&py, SCRIPT, &[dir.path().to_str().expect("utf8")]);
     let results: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).expect("read")).expect("json");
+        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).expect("read"))
+            .expect("json");
     let theirs = std::fs::read(dir.path().join("theirs.bin")).expect("read");
     let (mut identical, mut defects) = (0, 0);
     for (c, r) in cases.iter().zip(&results) {
         let lossless = !c.cp.filters.contains(&Filter::TruncPrec);
-        let ours_back = chunk::decompress(&c.ours, &DParams::default()).expect("we read our own chunk");
+        let ours_back =
+            chunk::decompress(&c.ours, &DParams::default()).expect("we read our own chunk");
         if lossless {
             assert_bytes_eq(&ours_back, &c.src, &format!("{}: our round trip", c.label));
         }
@@ -178,23 +203,45 @@ fn run(codecs: &[Codec], byte_identical: bool) {
         match defect {
             Some(_) => defects += 1,
             None => {
-                assert!(read["ok"].as_bool().expect("ok"), "{}: python-blosc2 failed to read ours: {}", c.label, read["err"]);
+                assert!(
+                    read["ok"].as_bool().expect("ok"),
+                    "{}: python-blosc2 failed to read ours: {}",
+                    c.label,
+                    read["err"]
+                );
                 let back_at = read["back_at"].as_u64().expect("back") as usize;
                 let back = &theirs[back_at..back_at + read["len"].as_u64().expect("len") as usize];
-                assert_bytes_eq(back, &ours_back, &format!("{}: python-blosc2 read of ours", c.label));
+                assert_bytes_eq(
+                    back,
+                    &ours_back,
+                    &format!("{}: python-blosc2 read of ours", c.label),
+                );
             }
         }
         // We read theirs.
-        let theirs_back = chunk::decompress(tc, &DParams::default())
-            .unwrap_or_else(|e| panic!("{}: we failed to read python-blosc2's chunk: {e}", c.label));
+        let theirs_back = chunk::decompress(tc, &DParams::default()).unwrap_or_else(|e| {
+            panic!("{}: we failed to read python-blosc2's chunk: {e}", c.label)
+        });
         if defect.is_none() {
             if lossless {
-                assert_bytes_eq(&theirs_back, &c.src, &format!("{}: our read of theirs", c.label));
+                assert_bytes_eq(
+                    &theirs_back,
+                    &c.src,
+                    &format!("{}: our read of theirs", c.label),
+                );
             } else {
-                assert_bytes_eq(&theirs_back, &ours_back, &format!("{}: trunc_prec output", c.label));
+                assert_bytes_eq(
+                    &theirs_back,
+                    &ours_back,
+                    &format!("{}: trunc_prec output", c.label),
+                );
             }
-            let (ho, ht) = (ChunkHeader::parse(&c.ours).expect("ours"), ChunkHeader::parse(tc).expect("theirs"));
-            let forced = byte_identical || c.cp.clevel == 0 || c.src.len() < 32 || ht.special().is_some();
+            let (ho, ht) = (
+                ChunkHeader::parse(&c.ours).expect("ours"),
+                ChunkHeader::parse(tc).expect("theirs"),
+            );
+            let forced =
+                byte_identical || c.cp.clevel == 0 || c.src.len() < 32 || ht.special().is_some();
             if forced {
                 assert_bytes_eq(&c.ours, tc, &format!("{}: chunk bytes vs C", c.label));
                 identical += 1;
@@ -205,7 +252,10 @@ fn run(codecs: &[Codec], byte_identical: bool) {
             }
         }
     }
-    eprintln!("{} cases: {identical} byte-identical, {defects} C defects named", cases.len());
+    eprintln!(
+        "{} cases: {identical} byte-identical, {defects} C defects named",
+        cases.len()
+    );
     assert!(cases.len() > 500);
 }
 

@@ -37,7 +37,9 @@ fn data() -> impl Strategy<Value = Vec<u8>> {
         let mut walk = 0i32;
         (0..n)
             .map(|i| {
-                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 match kind {
                     0 => (i / 1000) as u8,
                     1 => (i as u32).to_le_bytes()[i % 4],
@@ -83,13 +85,16 @@ proptest! {
 
 #[test]
 fn trunc_prec_keeps_requested_mantissa_bits() {
-    let vals: Vec<f64> = (0..10_000).map(|i| f64::from(i) * 0.1 + 1.0 / 3.0).collect();
+    let vals: Vec<f64> = (0..10_000)
+        .map(|i| f64::from(i) * 0.1 + 1.0 / 3.0)
+        .collect();
     let src: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
     let cp = CParams::default()
         .with_typesize(8)
         .with_filters([Filter::TruncPrec, Filter::Shuffle])
         .with_filters_meta([20, 0, 0, 0, 0, 0]);
-    let back = chunk::decompress(&chunk::compress(&cp, &src).unwrap(), &DParams::default()).unwrap();
+    let back =
+        chunk::decompress(&chunk::compress(&cp, &src).unwrap(), &DParams::default()).unwrap();
     for (i, v) in back.chunks_exact(8).enumerate() {
         let got = u64::from_le_bytes(v.try_into().unwrap());
         let want = vals[i].to_bits() & !((1u64 << (52 - 20)) - 1);
@@ -103,11 +108,16 @@ fn invalid_parameters_are_typed_errors() {
     let bad = [
         CParams::default().with_clevel(10),
         CParams::default().with_typesize(0),
-        CParams::default().with_typesize(3).with_filters([Filter::TruncPrec]),
+        CParams::default()
+            .with_typesize(3)
+            .with_filters([Filter::TruncPrec]),
         CParams::default().with_blocksize(usize::MAX),
     ];
     for cp in bad {
         let err = chunk::compress(&cp, &src).unwrap_err();
-        assert!(matches!(err, b2frame::Error::InvalidArgument { .. }), "{err}");
+        assert!(
+            matches!(err, b2frame::Error::InvalidArgument { .. }),
+            "{err}"
+        );
     }
 }

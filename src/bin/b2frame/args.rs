@@ -140,8 +140,14 @@ impl CompressArgs {
             FilterArg::Bitshuffle => (vec![Filter::BitShuffle], [0; 6]),
             FilterArg::Delta => (vec![Filter::Delta, Filter::Shuffle], [0; 6]),
             FilterArg::Bytedelta if ts == 1 => (vec![Filter::Shuffle], [0; 6]),
-            FilterArg::Bytedelta => (vec![Filter::Shuffle, Filter::ByteDelta], [0, ts.min(255) as u8, 0, 0, 0, 0]),
-            FilterArg::TruncPrec => (vec![Filter::TruncPrec, Filter::Shuffle], [10, 0, 0, 0, 0, 0]),
+            FilterArg::Bytedelta => (
+                vec![Filter::Shuffle, Filter::ByteDelta],
+                [0, ts.min(255) as u8, 0, 0, 0, 0],
+            ),
+            FilterArg::TruncPrec => (
+                vec![Filter::TruncPrec, Filter::Shuffle],
+                [10, 0, 0, 0, 0, 0],
+            ),
         };
         CParams::default()
             .with_codec(codec)

@@ -31,7 +31,10 @@ pub fn run(params: &CompressArgs, repeat: usize, raw: &[u8]) -> Result<BenchRepo
     let mut chunks: Vec<Vec<u8>> = Vec::new();
     for _ in 0..repeat {
         let t = Instant::now();
-        chunks = raw.chunks(cs).map(|c| chunk::compress(&cparams, c)).collect::<Result<_>>()?;
+        chunks = raw
+            .chunks(cs)
+            .map(|c| chunk::compress(&cparams, c))
+            .collect::<Result<_>>()?;
         ctimes.push(t.elapsed().as_secs_f64());
         cbytes = chunks.iter().map(Vec::len).sum();
         let t = Instant::now();
@@ -41,10 +44,18 @@ pub fn run(params: &CompressArgs, repeat: usize, raw: &[u8]) -> Result<BenchRepo
         dtimes.push(t.elapsed().as_secs_f64());
     }
     if out != raw {
-        return Err(b2frame::Error::Io(std::io::Error::other("bench round trip differs from the input")));
+        return Err(b2frame::Error::Io(std::io::Error::other(
+            "bench round trip differs from the input",
+        )));
     }
     let nbytes = raw.len();
-    let gbps = |t: f64| if t > 0.0 { nbytes as f64 / t / 1e9 } else { f64::INFINITY };
+    let gbps = |t: f64| {
+        if t > 0.0 {
+            nbytes as f64 / t / 1e9
+        } else {
+            f64::INFINITY
+        }
+    };
     let blocksize = chunks
         .first()
         .and_then(|c| chunk::ChunkHeader::parse(c).ok())

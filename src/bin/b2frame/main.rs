@@ -21,12 +21,22 @@ fn main() -> ExitCode {
 }
 
 fn read(path: &std::path::Path) -> b2frame::Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| b2frame::Error::Io(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))
+    std::fs::read(path).map_err(|e| {
+        b2frame::Error::Io(std::io::Error::new(
+            e.kind(),
+            format!("{}: {e}", path.display()),
+        ))
+    })
 }
 
 fn run(cli: Cli) -> b2frame::Result<()> {
     match cli.command {
-        Command::Bench { params, repeat, json, raw } => {
+        Command::Bench {
+            params,
+            repeat,
+            json,
+            raw,
+        } => {
             let data = read(&raw)?;
             let r = bench::run(&params, repeat, &data)?;
             if json {
@@ -41,6 +51,8 @@ fn run(cli: Cli) -> b2frame::Result<()> {
             }
             Ok(())
         }
-        _ => Err(b2frame::Error::Io(std::io::Error::other("not implemented yet"))),
+        _ => Err(b2frame::Error::Io(std::io::Error::other(
+            "not implemented yet",
+        ))),
     }
 }

@@ -58,7 +58,7 @@ macro_rules! bit_drivers {
     ($isa:ident, $feat:literal) => {
         /// Bitshuffle kernels built on the same-named shuffle primitives.
         pub(crate) mod $isa {
-            use super::{BUF, scalar};
+            use super::{scalar, BUF};
             use crate::filter::shuffle::x86::$isa::*;
 
             /// Bit-shuffles all full tiles; returns the number of elements done.
