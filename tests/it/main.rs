@@ -7,3 +7,4 @@ mod frame;
 mod golden;
 mod oracle_chunk;
 mod roundtrip;
+mod cli;

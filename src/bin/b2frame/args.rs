@@ -134,19 +134,22 @@ impl CompressArgs {
             CodecArg::Zstd => Codec::Zstd,
         };
         let ts = self.typesize as usize;
-        let (filters, meta): (Vec<Filter>, [u8; 6]) = match self.filter {
-            FilterArg::Nofilter => (vec![], [0; 6]),
-            FilterArg::Shuffle => (vec![Filter::Shuffle], [0; 6]),
-            FilterArg::Bitshuffle => (vec![Filter::BitShuffle], [0; 6]),
-            FilterArg::Delta => (vec![Filter::Delta, Filter::Shuffle], [0; 6]),
-            FilterArg::Bytedelta if ts == 1 => (vec![Filter::Shuffle], [0; 6]),
+        // Filters sit at the end of the six slots, as C-Blosc2 and python-blosc2's
+        // defaults place them (SHUFFLE in slot 5, DELTA before it in slot 4).
+        let n = Filter::NoFilter;
+        let (filters, meta): ([Filter; 6], [u8; 6]) = match self.filter {
+            FilterArg::Nofilter => ([n; 6], [0; 6]),
+            FilterArg::Shuffle => ([n, n, n, n, n, Filter::Shuffle], [0; 6]),
+            FilterArg::Bitshuffle => ([n, n, n, n, n, Filter::BitShuffle], [0; 6]),
+            FilterArg::Delta => ([n, n, n, n, Filter::Delta, Filter::Shuffle], [0; 6]),
+            FilterArg::Bytedelta if ts == 1 => ([n, n, n, n, n, Filter::Shuffle], [0; 6]),
             FilterArg::Bytedelta => (
-                vec![Filter::Shuffle, Filter::ByteDelta],
-                [0, ts.min(255) as u8, 0, 0, 0, 0],
+                [n, n, n, n, Filter::Shuffle, Filter::ByteDelta],
+                [0, 0, 0, 0, 0, ts.min(255) as u8],
             ),
             FilterArg::TruncPrec => (
-                vec![Filter::TruncPrec, Filter::Shuffle],
-                [10, 0, 0, 0, 0, 0],
+                [n, n, n, n, Filter::TruncPrec, Filter::Shuffle],
+                [0, 0, 0, 0, 10, 0],
             ),
         };
         CParams::default()

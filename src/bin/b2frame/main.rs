@@ -2,6 +2,7 @@
 
 mod args;
 mod bench;
+mod frame_cmd;
 
 use std::process::ExitCode;
 
@@ -51,8 +52,25 @@ fn run(cli: Cli) -> b2frame::Result<()> {
             }
             Ok(())
         }
-        _ => Err(b2frame::Error::Io(std::io::Error::other(
-            "not implemented yet",
-        ))),
+        Command::Compress {
+            params,
+            input,
+            output,
+        } => frame_cmd::compress(&params, &input, &output),
+        Command::Decompress {
+            start,
+            stop,
+            input,
+            output,
+        } => frame_cmd::decompress(&input, &output, start, stop),
+        Command::Info { json, input } => {
+            let v = frame_cmd::info(&input)?;
+            if json {
+                println!("{v}");
+            } else {
+                frame_cmd::print_info(&v);
+            }
+            Ok(())
+        }
     }
 }
