@@ -105,6 +105,11 @@ pub fn compress(cparams: &CParams, src: &[u8]) -> Result<Vec<u8>> {
             })?;
         }
     }
+    if split && header_bs < typesize {
+        // Streams of zero bytes: C gives up on such chunks, and so do we.
+        header.flags |= FLAG_MEMCPYED;
+        return Ok(memcpyed(&mut header, src));
+    }
     let plan = Plan {
         src,
         cp: cparams,
@@ -138,6 +143,45 @@ pub fn compress(cparams: &CParams, src: &[u8]) -> Result<Vec<u8>> {
             Ok(out)
         }
     }
+}
+
+/// Encodes `block` alone, as one block of a chunk whose header blocksize is `bs`,
+/// appending its streams to `out` exactly as [`compress`] lays them out (no size
+/// budget). For block-level splicing (`chunk::splice`); the caller excludes DELTA.
+pub(crate) fn encode_one_block(
+    cparams: &CParams,
+    typesize: usize,
+    bs: usize,
+    split: bool,
+    block: &[u8],
+    out: &mut Vec<u8>,
+) {
+    let plan = Plan {
+        src: block,
+        cp: cparams,
+        typesize,
+        bs,
+        nblocks: 1,
+        split,
+        destsize: usize::MAX,
+    };
+    // An unbounded budget never gives up.
+    let _ = plan.encode_block(0, out, usize::MAX, &mut Scratch::default());
+}
+
+/// Whether every byte of `s` equals `first`: 64 bytes per step, branch-free inside.
+fn is_run(s: &[u8], first: u8) -> bool {
+    let pattern = u64::from_ne_bytes([first; 8]);
+    let mut blocks = s.chunks_exact(64);
+    for block in &mut blocks {
+        let diff = block
+            .chunks_exact(8)
+            .fold(0u64, |acc, w| acc | (u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern));
+        if diff != 0 {
+            return false;
+        }
+    }
+    blocks.remainder().iter().all(|&b| b == first)
 }
 
 fn memcpyed(header: &mut ChunkHeader, src: &[u8]) -> Vec<u8> {
@@ -299,7 +343,7 @@ impl Plan<'_> {
             }
             out.extend_from_slice(&[0; 4]);
             let first = stream[0];
-            if stream.iter().all(|&x| x == first) {
+            if is_run(stream, first) {
                 if first != 0 {
                     all_zero = false;
                     if out.len() + 1 > budget {
