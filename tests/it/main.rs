@@ -5,6 +5,7 @@ mod compat;
 mod corrupt;
 mod frame;
 mod golden;
+mod oracle_blosc1;
 mod oracle_chunk;
 mod roundtrip;
 mod cli;
