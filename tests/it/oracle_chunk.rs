@@ -273,3 +273,35 @@ fn oracle_chunks_lz4_lz4hc_both_ways() {
 fn oracle_chunks_zlib_zstd_both_ways() {
     run(&[Codec::Zlib, Codec::Zstd], false);
 }
+
+#[test]
+fn oracle_multithreaded_c_chunks_decode() {
+    // C with nthreads > 1 writes blocks in completion order: bstarts need not increase.
+    let Some(py) = oracle() else { return };
+    let script = r#"
+import sys, blosc2, numpy as np
+a = (np.arange(3_000_000, dtype=np.int64) * 7 // 3).tobytes()
+out = bytearray()
+for codec in [blosc2.Codec.BLOSCLZ, blosc2.Codec.LZ4, blosc2.Codec.ZSTD]:
+    for filt in [blosc2.Filter.SHUFFLE, blosc2.Filter.DELTA]:
+        c = blosc2.compress2(a, typesize=8, codec=codec, clevel=5, filters=[filt, blosc2.Filter.SHUFFLE], blocksize=65536, nthreads=4)
+        out += len(c).to_bytes(4, "little") + c
+sys.stdout.buffer.write(out)
+"#;
+    let blob = run_python(&py, script, &[]);
+    let want: Vec<u8> = (0..3_000_000i64).flat_map(|i| (i * 7 / 3).to_le_bytes()).collect();
+    let mut at = 0;
+    let mut n = 0;
+    while at < blob.len() {
+        let len = u32::from_le_bytes(blob[at..at + 4].try_into().expect("4")) as usize;
+        let c = &blob[at + 4..at + 4 + len];
+        at += 4 + len;
+        let back = chunk::decompress(c, &DParams::default().with_nthreads(2)).expect("decode");
+        assert_bytes_eq(&back, &want, &format!("multithreaded C chunk {n}"));
+        let mut part = vec![0u8; 8 * 1000];
+        chunk::decompress_items_into(c, 2_000_000..2_001_000, &mut part).expect("items");
+        assert_bytes_eq(&part, &want[16_000_000..16_008_000], &format!("items of multithreaded C chunk {n}"));
+        n += 1;
+    }
+    assert_eq!(n, 6);
+}
