@@ -20,6 +20,22 @@ use crate::filter;
 struct Scratch {
     a: Vec<u8>,
     b: Vec<u8>,
+    /// A whole decoded block, for item ranges that cover part of it.
+    block: Vec<u8>,
+}
+
+thread_local! {
+    /// Per-thread scratch, so that decoding a chunk allocates (and zeroes) nothing
+    /// after the first chunk on each thread.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 /// A parsed chunk, ready to decode any of its blocks.
@@ -164,26 +180,25 @@ impl<'a> Decoder<'a> {
         }
         let bs = self.h.blocksize;
         let nblocks = self.h.nblocks();
-        let mut scratch = Scratch::default();
         let (first, rest) = dst.split_at_mut(bs.min(dst.len()));
-        self.decode_block(0, first, None, &mut scratch)?;
+        with_scratch(|s| self.decode_block(0, first, None, s))?;
         if nblocks == 1 {
             return Ok(());
         }
         let reference: &[u8] = first;
         if nthreads > 1 {
             pool::install(nthreads, || {
-                rest.par_chunks_mut(bs)
-                    .enumerate()
-                    .try_for_each_init(Scratch::default, |s, (i, out)| {
-                        self.decode_block(i + 1, out, Some(reference), s)
-                    })
+                rest.par_chunks_mut(bs).enumerate().try_for_each(|(i, out)| {
+                    with_scratch(|s| self.decode_block(i + 1, out, Some(reference), s))
+                })
             })
         } else {
-            for (i, out) in rest.chunks_mut(bs).enumerate() {
-                self.decode_block(i + 1, out, Some(reference), &mut scratch)?;
-            }
-            Ok(())
+            with_scratch(|s| {
+                for (i, out) in rest.chunks_mut(bs).enumerate() {
+                    self.decode_block(i + 1, out, Some(reference), s)?;
+                }
+                Ok(())
+            })
         }
     }
 
@@ -203,39 +218,45 @@ impl<'a> Decoder<'a> {
             dst.copy_from_slice(&all[range]);
             return Ok(());
         }
+        with_scratch(|s| self.decode_blocks_of_range(range, dst, s))
+    }
+
+    /// [`Self::decode_range`] for chunks made of blocks.
+    fn decode_blocks_of_range(&self, range: Range<usize>, dst: &mut [u8], scratch: &mut Scratch) -> Result<()> {
         let bs = self.h.blocksize;
         let (b0, b1) = (range.start / bs, (range.end - 1) / bs);
-        let mut scratch = Scratch::default();
         let mut reference = Vec::new();
         if self.has_delta && b1 > 0 {
             reference.resize(self.block_len(0), 0);
-            self.decode_block(0, &mut reference, None, &mut scratch)?;
+            self.decode_block(0, &mut reference, None, scratch)?;
         }
-        let mut block = Vec::new();
-        for b in b0..=b1 {
-            let start = b * bs;
-            let len = self.block_len(b);
-            let lo = range.start.max(start);
-            let hi = range.end.min(start + len);
-            let out = &mut dst[lo - range.start..hi - range.start];
-            let refr = if b == 0 {
-                None
-            } else {
-                Some(reference.as_slice())
-            };
-            if lo == start && hi == start + len {
-                if b == 0 && self.has_delta && b1 > 0 {
-                    out.copy_from_slice(&reference);
+        let mut block = std::mem::take(&mut scratch.block);
+        let result = (|| {
+            for b in b0..=b1 {
+                let start = b * bs;
+                let len = self.block_len(b);
+                let lo = range.start.max(start);
+                let hi = range.end.min(start + len);
+                let out = &mut dst[lo - range.start..hi - range.start];
+                let refr = if b == 0 { None } else { Some(reference.as_slice()) };
+                if lo == start && hi == start + len {
+                    if b == 0 && self.has_delta && b1 > 0 {
+                        out.copy_from_slice(&reference);
+                    } else {
+                        self.decode_block(b, out, refr, scratch)?;
+                    }
                 } else {
-                    self.decode_block(b, out, refr, &mut scratch)?;
+                    if block.len() < len {
+                        block.resize(len, 0);
+                    }
+                    self.decode_block(b, &mut block[..len], refr, scratch)?;
+                    out.copy_from_slice(&block[lo - start..hi - start]);
                 }
-            } else {
-                block.resize(len, 0);
-                self.decode_block(b, &mut block, refr, &mut scratch)?;
-                out.copy_from_slice(&block[lo - start..hi - start]);
             }
-        }
-        Ok(())
+            Ok(())
+        })();
+        scratch.block = block;
+        result
     }
 
     /// Handles empty, special and memcpyed chunks; `None` when blocks must be decoded.
