@@ -40,6 +40,19 @@ struct Scratch {
     b: Vec<u8>,
 }
 
+thread_local! {
+    /// Per-thread filter scratch, reused by every chunk encoded on the thread.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 /// Compresses `src` into a new chunk.
 ///
 /// # Errors
@@ -214,32 +227,31 @@ impl Plan<'_> {
     }
 
     fn encode_serial(&self, out: &mut Vec<u8>) -> Result<bool, GiveUp> {
-        let mut scratch = Scratch::default();
-        let mut all_zero = true;
-        for b in 0..self.nblocks {
-            let start = out.len();
-            out[HEADER_LEN + 4 * b..HEADER_LEN + 4 * b + 4]
-                .copy_from_slice(&(start as i32).to_le_bytes());
-            all_zero &= self.encode_block(b, out, self.destsize, &mut scratch)?;
-        }
-        Ok(all_zero)
+        with_scratch(|scratch| {
+            let mut all_zero = true;
+            for b in 0..self.nblocks {
+                let start = out.len();
+                out[HEADER_LEN + 4 * b..HEADER_LEN + 4 * b + 4]
+                    .copy_from_slice(&(start as i32).to_le_bytes());
+                all_zero &= self.encode_block(b, out, self.destsize, scratch)?;
+            }
+            Ok(all_zero)
+        })
     }
 
     fn encode_parallel(&self, out: &mut Vec<u8>) -> Result<bool, GiveUp> {
         let blocks: Vec<(Vec<u8>, bool)> = pool::install(self.cp.nthreads, || {
             (0..self.nblocks)
                 .into_par_iter()
-                .map_init(Scratch::default, |scratch, b| {
+                .map(|b| {
                     let mut buf = Vec::with_capacity(self.worst_case(b));
                     // Unbounded budget: never gives up.
-                    let zero = self
-                        .encode_block(b, &mut buf, usize::MAX, scratch)
+                    let zero = with_scratch(|scratch| self.encode_block(b, &mut buf, usize::MAX, scratch))
                         .unwrap_or(false);
                     (buf, zero)
                 })
                 .collect()
         });
-        let mut scratch = Scratch::default();
         let mut all_zero = true;
         for (b, (bytes, zero)) in blocks.into_iter().enumerate() {
             let start = out.len();
@@ -249,7 +261,7 @@ impl Plan<'_> {
                 out.extend_from_slice(&bytes);
                 all_zero &= zero;
             } else {
-                all_zero &= self.encode_block(b, out, self.destsize, &mut scratch)?;
+                all_zero &= with_scratch(|scratch| self.encode_block(b, out, self.destsize, scratch))?;
             }
         }
         Ok(all_zero)
