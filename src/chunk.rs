@@ -17,6 +17,7 @@ mod encode;
 pub mod header;
 pub mod params;
 pub(crate) mod pool;
+mod scratch;
 mod special;
 
 pub use decode::{decompress, decompress_into, decompress_items_into};

@@ -11,32 +11,12 @@ use rayon::prelude::*;
 use crate::chunk::header::{ChunkHeader, SpecialValue};
 use crate::chunk::params::{DParams, Filter};
 use crate::chunk::pool;
+use crate::chunk::scratch::{with_scratch, Scratch};
 use crate::codec;
 use crate::error::{Error, Part, Result};
 use crate::filter;
 
-/// Reusable scratch buffers for one worker.
-#[derive(Default)]
-struct Scratch {
-    a: Vec<u8>,
-    b: Vec<u8>,
-    /// A whole decoded block, for item ranges that cover part of it.
-    block: Vec<u8>,
-}
 
-thread_local! {
-    /// Per-thread scratch, so that decoding a chunk allocates (and zeroes) nothing
-    /// after the first chunk on each thread.
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
-}
-
-/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
-        Err(_) => f(&mut Scratch::default()),
-    })
-}
 
 /// A parsed chunk, ready to decode any of its blocks.
 pub(crate) struct Decoder<'a> {

@@ -15,6 +15,7 @@ use crate::chunk::header::{
 };
 use crate::chunk::params::{CParams, Filter};
 use crate::chunk::pool;
+use crate::chunk::scratch::{with_scratch, Scratch};
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::filter;
@@ -33,25 +34,7 @@ struct Plan<'a> {
     destsize: usize,
 }
 
-/// Reusable scratch buffers for one worker.
-#[derive(Default)]
-struct Scratch {
-    a: Vec<u8>,
-    b: Vec<u8>,
-}
 
-thread_local! {
-    /// Per-thread filter scratch, reused by every chunk encoded on the thread.
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
-}
-
-/// Runs `f` with this thread's scratch buffers (fresh ones if they are in use).
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
-        Err(_) => f(&mut Scratch::default()),
-    })
-}
 
 /// Compresses `src` into a new chunk.
 ///
