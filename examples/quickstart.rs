@@ -13,7 +13,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("datasets");
     let out_dir = std::env::temp_dir().join("b2frame-quickstart");
     std::fs::create_dir_all(&out_dir)?;
-    println!("{:<12} {:<8} {:>9} {:>9} {:>7} {:>10} {:>10}", "column", "codec", "raw KiB", "packed", "ratio", "write ms", "slice µs");
+    println!(
+        "{:<12} {:<8} {:>9} {:>9} {:>7} {:>10} {:>10}",
+        "column", "codec", "raw KiB", "packed", "ratio", "write ms", "slice µs"
+    );
     for column in ["time_hour", "distance"] {
         let raw = std::fs::read(root.join(format!("flights_{column}.i64")))?;
         for (codec, clevel, filter) in [
@@ -22,9 +25,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             (Codec::BloscLz, 5, Filter::Shuffle),
             (Codec::Zstd, 5, Filter::BitShuffle),
         ] {
-            let cparams = CParams::default().with_codec(codec).with_clevel(clevel).with_typesize(8).with_filters([filter]);
+            let cparams = CParams::default()
+                .with_codec(codec)
+                .with_clevel(clevel)
+                .with_typesize(8)
+                .with_filters([filter]);
             let t = Instant::now();
-            let mut sc = SChunk::with_storage(cparams, DParams::default(), &Storage::default().with_chunksize(256 * 1024))?;
+            let mut sc = SChunk::with_storage(
+                cparams,
+                DParams::default(),
+                &Storage::default().with_chunksize(256 * 1024),
+            )?;
             sc.append(&raw)?;
             let path = out_dir.join(format!("{column}.{}.b2frame", codec.name()));
             sc.save(&path)?;

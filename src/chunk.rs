@@ -19,6 +19,7 @@ pub mod params;
 pub(crate) mod pool;
 mod scratch;
 mod special;
+pub(crate) mod splice;
 
 pub use decode::{decompress, decompress_into, decompress_items_into};
 pub use encode::compress;

@@ -1,6 +1,6 @@
 //! The crate's one error type, with variants that say who must act: the file
 //! (`Corrupt`, `Unsupported`), the caller (`InvalidArgument`), the limits
-//! (`LimitExceeded`) or the environment (`Io`).
+//! (`LimitExceeded`) or the environment (`Io`, `Store`).
 
 use std::fmt;
 
@@ -105,6 +105,54 @@ pub enum Error {
     /// An I/O error from the environment.
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// An object-store error from the environment (missing object, permission
+    /// denied, server down); its message names the object's path.
+    #[error(transparent)]
+    Store(#[from] object_store::Error),
+    /// An Arrow error (invalid array data, IPC schema bytes).
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// A dataset problem, naming the object (path relative to the dataset) it concerns.
+    #[error("dataset object {path}: {kind}: {detail}")]
+    Dataset {
+        /// The object's path relative to the dataset root (e.g. `_manifest/v…json`).
+        path: String,
+        /// What kind of problem.
+        kind: DatasetErrorKind,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+/// The kinds of [`Error::Dataset`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatasetErrorKind {
+    /// No dataset (no manifest) where one was expected.
+    NotFound,
+    /// A dataset already exists where a new one was to be created.
+    AlreadyExists,
+    /// An object the manifest names is missing.
+    Missing,
+    /// A manifest or column frame is corrupt or truncated.
+    Corrupt,
+    /// The schema of appended data differs from the dataset's.
+    SchemaMismatch,
+    /// Another writer committed the same version, and the commit could not be redone.
+    Conflict,
+}
+
+impl fmt::Display for DatasetErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DatasetErrorKind::NotFound => "no dataset",
+            DatasetErrorKind::AlreadyExists => "dataset already exists",
+            DatasetErrorKind::Missing => "missing object",
+            DatasetErrorKind::Corrupt => "corrupt object",
+            DatasetErrorKind::SchemaMismatch => "schema mismatch",
+            DatasetErrorKind::Conflict => "commit conflict",
+        })
+    }
 }
 
 /// Shorthand for results of this crate.

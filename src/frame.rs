@@ -947,7 +947,59 @@ pub(crate) fn plan(
     Ok((h, offsets, stored))
 }
 
-#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+/// Length of the fingerprint field that ends a trailer (C writes zeros; b2frame
+/// may keep its seal there, see `crate::schunk`).
+pub(crate) const FINGERPRINT_LEN: usize = 16;
+
+#[allow(clippy::arithmetic_side_effects)]
+/// Builds the header: the fixed fields of `header` (with `header_len` computed and
+/// `frame_len`, `has_vlmeta` as given) followed by the metalayers section.
+pub(crate) fn write_header(
+    header: &FrameHeader,
+    metalayers: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>> {
+    let mut h = header.clone();
+    let mut out = Vec::new();
+    h.write_fixed(&mut out);
+    write_meta_section(&mut out, metalayers, 0, 0)?;
+    if i32::try_from(out.len()).is_err() {
+        return Err(Error::invalid("metalayers", "header larger than 2 GiB"));
+    }
+    h.header_len = out.len();
+    let mut fixed = Vec::with_capacity(METALAYERS_OFFSET);
+    h.write_fixed(&mut fixed);
+    out.splice(..METALAYERS_OFFSET, fixed);
+    Ok(out)
+}
+
+/// The fixed 87 bytes of a header.
+pub(crate) fn fixed_header_bytes(header: &FrameHeader) -> Vec<u8> {
+    let mut out = Vec::with_capacity(METALAYERS_OFFSET);
+    header.write_fixed(&mut out);
+    out
+}
+
+#[allow(clippy::arithmetic_side_effects)]
+/// Builds a trailer holding `vlmeta`, ending with fingerprint type 0 and `fingerprint`.
+pub(crate) fn write_trailer(
+    vlmeta: &[(String, Vec<u8>)],
+    fingerprint: &[u8; FINGERPRINT_LEN],
+) -> Result<Vec<u8>> {
+    let mut t = vec![0x94, 0x01];
+    write_meta_section(&mut t, vlmeta, 0, 1)?;
+    let trailer_len = t.len() + 5 + 2 + FINGERPRINT_LEN;
+    t.push(0xce);
+    t.extend_from_slice(
+        &u32::try_from(trailer_len)
+            .map_err(|_| Error::invalid("vlmeta", "trailer larger than 4 GiB"))?
+            .to_be_bytes(),
+    );
+    t.push(0xd8);
+    t.push(0);
+    t.extend_from_slice(fingerprint);
+    Ok(t)
+}
+
 /// Serialises a frame from precomputed parts: `header` gives every field but
 /// `header_len` and `frame_len` (computed); `chunks` is the chunks section
 /// (empty for an sframe index file); `offsets` the raw index entries.
@@ -961,36 +1013,37 @@ pub fn write_frame(
     offsets: &[i64],
     vlmeta: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>> {
+    let index = write_index(offsets)?;
+    write_frame_parts(
+        header,
+        metalayers,
+        chunks,
+        &index,
+        vlmeta,
+        &[0; FINGERPRINT_LEN],
+    )
+}
+
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+/// As [`write_frame`] with an already-compressed index and a trailer fingerprint.
+pub(crate) fn write_frame_parts(
+    header: &FrameHeader,
+    metalayers: &[(String, Vec<u8>)],
+    chunks: &[u8],
+    index: &[u8],
+    vlmeta: &[(String, Vec<u8>)],
+    fingerprint: &[u8; FINGERPRINT_LEN],
+) -> Result<Vec<u8>> {
     let mut h = header.clone();
     h.has_vlmeta = !vlmeta.is_empty();
-    let mut out = Vec::new();
-    h.write_fixed(&mut out);
-    write_meta_section(&mut out, metalayers, 0, 0)?;
+    let mut out = write_header(&h, metalayers)?;
     let header_len = out.len();
-    if i32::try_from(header_len).is_err() {
-        return Err(Error::invalid("metalayers", "header larger than 2 GiB"));
-    }
     out.extend_from_slice(chunks);
-    out.extend_from_slice(&write_index(offsets)?);
-    // Trailer.
-    let tpos = out.len();
-    let mut t = vec![0x94, 0x01];
-    write_meta_section(&mut t, vlmeta, 0, 1)?;
-    let trailer_len = t.len() + 5 + 18;
-    t.push(0xce);
-    t.extend_from_slice(
-        &u32::try_from(trailer_len)
-            .map_err(|_| Error::invalid("vlmeta", "trailer larger than 4 GiB"))?
-            .to_be_bytes(),
-    );
-    t.push(0xd8);
-    t.extend_from_slice(&[0; 17]);
-    out.extend_from_slice(&t);
+    out.extend_from_slice(index);
+    out.extend_from_slice(&write_trailer(vlmeta, fingerprint)?);
     h.header_len = header_len;
     h.frame_len = out.len() as u64;
-    let mut fixed = Vec::with_capacity(METALAYERS_OFFSET);
-    h.write_fixed(&mut fixed);
+    let fixed = fixed_header_bytes(&h);
     out[..METALAYERS_OFFSET].copy_from_slice(&fixed);
-    debug_assert_eq!(tpos + trailer_len, out.len());
     Ok(out)
 }

@@ -24,14 +24,39 @@
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod arrow;
 pub mod chunk;
 pub(crate) mod codec;
+pub mod dataset;
 pub mod error;
 pub(crate) mod filter;
 pub mod frame;
 pub(crate) mod msgpack;
+pub mod npy;
 pub mod schunk;
+pub mod store;
+pub mod tensor;
 
 pub use chunk::params::{CParams, Codec, DParams, Filter, SplitMode};
 pub use error::{Error, Result};
 pub use schunk::{SChunk, Storage};
+pub use store::{Store, StoreStats};
+pub use tensor::{DType, NdArray, NdMeta};
+
+/// Codec and filter kernels for `benches/codec.rs`; not a stable API.
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod __internals {
+    /// LZ4 block compression with C's acceleration.
+    pub fn lz4_compress(acceleration: u32, src: &[u8], dst: &mut [u8]) -> usize {
+        crate::codec::lz4::compress(acceleration, src, dst)
+    }
+    /// LZ4 block decompression.
+    pub fn lz4_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+        crate::codec::lz4::decompress(src, dst)
+    }
+    /// Byte shuffle of one block.
+    pub fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
+        crate::filter::shuffle(typesize, src, dst)
+    }
+}

@@ -1,8 +1,10 @@
 //! The super-chunk ([`SChunk`]): an ordered list of chunks of `chunksize`
 //! bytes (the last one may be shorter), fixed-length metalayers and
 //! variable-length metadata, with item-range reads that decode only the chunks
-//! and blocks they touch (spec §I). It serialises to contiguous frames and
-//! sparse-frame directories ([`crate::frame`]).
+//! and blocks they touch, and item-level edits (spec §I). It serialises to
+//! contiguous frames and sparse-frame directories ([`crate::frame`]), and can
+//! live in a `.b2frame` file that is read and written in place
+//! ([`SChunk::open_file`], [`SChunk::create_file`]).
 //!
 //! ```
 //! use b2frame::{CParams, Codec, DParams, SChunk, Storage};
@@ -13,10 +15,24 @@
 //! sc.append(&values[3000..])?; // completes the partial chunk, then appends more
 //! assert_eq!((sc.nchunks(), sc.nitems()), (3, 2500));
 //! assert_eq!(sc.read(1000..1002)?, values[4000..4008]);
+//! sc.set_slice(1000..1001, &7u32.to_le_bytes())?; // re-encodes one block
+//! assert_eq!(sc.read(1000..1001)?, 7u32.to_le_bytes());
 //! let copy = SChunk::from_cframe(&sc.to_cframe()?)?;
-//! assert_eq!(copy.read(0..2500)?, values);
+//! assert_eq!(copy.read(0..2500)?, sc.read(0..2500)?);
 //! # Ok::<(), b2frame::Error>(())
 //! ```
+//!
+//! Appends that are not chunk-aligned are buffered: the partial last chunk is
+//! kept uncompressed in memory and compressed once it is full, or on
+//! [`SChunk::flush`], [`SChunk::to_cframe`], [`SChunk::save`] and any chunk-level
+//! edit. Reads see buffered data.
+
+mod disk;
+mod edit;
+mod seal;
+
+pub use disk::{Backend, FileBackend, OpenOptions};
+pub use edit::Chunks;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -42,6 +58,11 @@ pub struct Storage {
     pub sparse: bool,
     /// Metalayers (name, raw msgpack bytes) added at creation, in order.
     pub meta: Vec<(String, Vec<u8>)>,
+    /// Whether serialised contiguous frames carry b2frame's per-chunk checksums
+    /// (a `b2frame.checksums` vlmeta entry, see [`SChunk::to_cframe`]). Off by
+    /// default so that in-memory frames stay byte-identical to python-blosc2's;
+    /// files made with [`SChunk::create_file`] carry them unless told otherwise.
+    pub checksums: bool,
 }
 
 impl Storage {
@@ -60,25 +81,78 @@ impl Storage {
         self.meta.push((name.into(), content.into()));
         self
     }
+    /// Makes contiguous frames carry per-chunk checksums.
+    pub fn with_checksums(mut self, on: bool) -> Self {
+        self.checksums = on;
+        self
+    }
 }
 
-/// An in-memory super-chunk.
-#[derive(Clone)]
+/// Where the bytes of one chunk are.
+#[derive(Debug, Clone)]
+enum Slot {
+    /// In memory (for a file-backed super-chunk: not yet written).
+    Mem(Vec<u8>),
+    /// `len` bytes at absolute position `pos` of the backing file; `sum` is the
+    /// expected xxh3-64 of those bytes (0 = unknown).
+    Disk { pos: u64, len: usize, sum: u64 },
+}
+
+/// A super-chunk, in memory or backed by a contiguous frame file.
 pub struct SChunk {
     cparams: CParams,
     dparams: DParams,
     chunksize: usize,
     sparse: bool,
-    chunks: Vec<Vec<u8>>,
+    chunks: Vec<Slot>,
     /// Cumulative uncompressed sizes: `ends[i]` = bytes in chunks `0..=i`.
     ends: Vec<usize>,
     cbytes: usize,
     metalayers: Vec<(String, Vec<u8>)>,
     vlmeta: Vec<(String, Vec<u8>)>,
-    /// The raw bytes of the last chunk while it is shorter than `chunksize`.
-    tail: Option<Vec<u8>>,
+    /// Buffered raw bytes logically after the last chunk (shorter than `chunksize`).
+    pending: Vec<u8>,
     /// Informational header fields kept from an opened frame (blocksize, threads, …).
     template: FrameHeader,
+    /// Write per-chunk checksums into contiguous frames.
+    checksums: bool,
+    /// Verify checksums of chunks read from a file.
+    verify: bool,
+    /// The backing file, if any.
+    disk: Option<disk::Disk>,
+}
+
+impl Clone for SChunk {
+    /// Clones the super-chunk. A clone of a file-backed super-chunk keeps reading
+    /// the same file but never writes to it: its edits stay in memory.
+    fn clone(&self) -> Self {
+        SChunk {
+            cparams: self.cparams.clone(),
+            dparams: self.dparams.clone(),
+            chunksize: self.chunksize,
+            sparse: self.sparse,
+            chunks: self.chunks.clone(),
+            ends: self.ends.clone(),
+            cbytes: self.cbytes,
+            metalayers: self.metalayers.clone(),
+            vlmeta: self.vlmeta.clone(),
+            pending: self.pending.clone(),
+            template: self.template.clone(),
+            checksums: self.checksums,
+            verify: self.verify,
+            disk: self.disk.as_ref().map(disk::Disk::read_only),
+        }
+    }
+}
+
+impl Drop for SChunk {
+    /// Writes buffered data of a writable file-backed super-chunk (errors are
+    /// ignored: call [`SChunk::flush`] to see them).
+    fn drop(&mut self) {
+        if self.disk.as_ref().is_some_and(|d| d.writable) && !self.pending.is_empty() {
+            let _ = self.flush();
+        }
+    }
 }
 
 impl fmt::Debug for SChunk {
@@ -89,6 +163,8 @@ impl fmt::Debug for SChunk {
             .field("nchunks", &self.nchunks())
             .field("nbytes", &self.nbytes())
             .field("cbytes", &self.cbytes)
+            .field("buffered", &self.pending.len())
+            .field("file", &self.disk.is_some())
             .field(
                 "metalayers",
                 &self.metalayers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
@@ -126,7 +202,20 @@ fn check_name(name: &str) -> Result<()> {
             ),
         ));
     }
+    if seal::is_internal(name) {
+        return Err(Error::invalid(
+            "name",
+            format!("{name:?}: names starting with \"b2frame.\" are reserved"),
+        ));
+    }
     Ok(())
+}
+
+/// Every chunk's bytes and uncompressed sizes.
+type ChunkList<'a> = (Vec<Cow<'a, [u8]>>, Vec<usize>);
+
+fn out_of_range(i: usize, n: usize) -> Error {
+    Error::invalid("chunk", format!("{i}, the super-chunk has {n} chunks"))
 }
 
 impl SChunk {
@@ -170,7 +259,10 @@ impl SChunk {
             cbytes: 0,
             metalayers: Vec::new(),
             vlmeta: Vec::new(),
-            tail: None,
+            pending: Vec::new(),
+            checksums: storage.checksums,
+            verify: true,
+            disk: None,
         };
         for (name, content) in &storage.meta {
             sc.add_metalayer(name, content)?;
@@ -188,17 +280,18 @@ impl SChunk {
         &self.dparams
     }
 
-    /// Number of chunks.
+    /// Number of chunks (a buffered partial chunk counts as one).
     pub fn nchunks(&self) -> usize {
-        self.chunks.len()
+        self.chunks.len() + usize::from(!self.pending.is_empty())
     }
 
-    /// Total uncompressed bytes.
+    /// Total uncompressed bytes (buffered data included).
     pub fn nbytes(&self) -> usize {
-        self.ends.last().copied().unwrap_or(0)
+        self.stored_nbytes() + self.pending.len()
     }
 
-    /// Total bytes of the stored chunks (special chunks count their 32-byte header).
+    /// Total bytes of the stored chunks (special chunks count their 32-byte header;
+    /// buffered data not yet compressed is not counted until [`SChunk::flush`]).
     pub fn cbytes(&self) -> usize {
         self.cbytes
     }
@@ -223,109 +316,204 @@ impl SChunk {
         self.sparse
     }
 
-    fn push_chunk(&mut self, c: Vec<u8>, nbytes: usize) {
-        self.cbytes += c.len();
-        self.ends.push(self.nbytes() + nbytes);
-        self.chunks.push(c);
+    /// Whether chunks read from a file are checked against stored checksums.
+    pub fn verifies_checksums(&self) -> bool {
+        self.verify
+    }
+
+    /// Turns checksum verification of chunks read from a file on or off.
+    pub fn set_verify_checksums(&mut self, on: bool) {
+        self.verify = on;
+    }
+
+    /// Uncompressed bytes in the stored (compressed) chunks.
+    fn stored_nbytes(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    fn slot_len(slot: &Slot) -> usize {
+        match slot {
+            Slot::Mem(c) => c.len(),
+            Slot::Disk { len, .. } => *len,
+        }
+    }
+
+    fn push_slot(&mut self, slot: Slot, nbytes: usize) {
+        self.cbytes += Self::slot_len(&slot);
+        self.ends.push(self.stored_nbytes() + nbytes);
+        self.chunks.push(slot);
     }
 
     fn pop_chunk(&mut self) {
         if let Some(c) = self.chunks.pop() {
-            self.cbytes -= c.len();
+            self.cbytes -= Self::slot_len(&c);
             self.ends.pop();
         }
     }
 
+    fn check_items(&self, len: usize, what: &'static str) -> Result<()> {
+        let ts = self.typesize();
+        if !len.is_multiple_of(ts) {
+            return Err(Error::invalid(
+                what,
+                format!("{len} bytes is not a multiple of the typesize {ts}"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Appends `data` (a whole number of items), filling chunks of `chunksize` bytes.
     ///
-    /// A trailing partial chunk is stored as the last chunk; a later append first
-    /// completes it (re-encoding only that chunk).
+    /// Data that does not fill a chunk is buffered uncompressed (see the module doc);
+    /// a stored partial last chunk is decoded once and completed.
     ///
     /// # Errors
     /// `InvalidArgument` when `data.len()` is not a multiple of the typesize; errors of
-    /// [`chunk::compress`].
+    /// [`chunk::compress`]; `Io` for a file-backed super-chunk.
     pub fn append(&mut self, data: &[u8]) -> Result<()> {
-        let ts = self.typesize();
-        if !data.len().is_multiple_of(ts) {
-            return Err(Error::invalid(
-                "data",
-                format!(
-                    "{} bytes is not a multiple of the typesize {ts}",
-                    data.len()
-                ),
-            ));
-        }
-        let mut rest = data;
-        if rest.is_empty() {
+        self.check_items(data.len(), "data")?;
+        if data.is_empty() {
             return Ok(());
         }
-        let last_len = self.nchunks().checked_sub(1).map(|i| self.chunk_len(i));
-        if let Some(last) = last_len.filter(|&n| n < self.chunksize && n % ts == 0) {
-            let mut raw = match self.tail.take() {
-                Some(t) if t.len() == last => t,
-                _ => self.decompress_chunk(self.nchunks() - 1)?,
-            };
-            let take = (self.chunksize - raw.len()).min(rest.len());
-            raw.extend_from_slice(&rest[..take]);
-            let c = chunk::compress(&self.cparams, &raw)?;
-            self.pop_chunk();
-            self.push_chunk(c, raw.len());
-            rest = &rest[take..];
-            if raw.len() < self.chunksize {
-                self.tail = Some(raw);
+        disk::check_writable(&self.disk)?;
+        let cs = self.chunksize;
+        let ts = self.typesize();
+        if self.pending.is_empty() {
+            if let Some(last) = self.chunks.len().checked_sub(1) {
+                let n = self.chunk_len(last);
+                if n < cs && n.is_multiple_of(ts) {
+                    let raw = self.decompress_chunk(last)?;
+                    self.pop_chunk();
+                    self.pending = raw;
+                }
             }
         }
-        while !rest.is_empty() {
-            let n = self.chunksize.min(rest.len());
-            let c = chunk::compress(&self.cparams, &rest[..n])?;
-            self.push_chunk(c, n);
-            if n < self.chunksize {
-                self.tail = Some(rest[..n].to_vec());
+        let before = self.chunks.len();
+        let mut rest = data;
+        if !self.pending.is_empty() {
+            let take = (cs - self.pending.len()).min(rest.len());
+            self.pending.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.pending.len() == cs {
+                let c = chunk::compress(&self.cparams, &self.pending)?;
+                self.pending.clear();
+                self.push_slot(Slot::Mem(c), cs);
             }
-            rest = &rest[n..];
+        }
+        while rest.len() >= cs {
+            let c = chunk::compress(&self.cparams, &rest[..cs])?;
+            self.push_slot(Slot::Mem(c), cs);
+            rest = &rest[cs..];
+        }
+        self.pending.extend_from_slice(rest);
+        if self.chunks.len() != before {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Compresses buffered data into a (partial) last chunk and, for a file-backed
+    /// super-chunk, writes everything not yet written.
+    ///
+    /// # Errors
+    /// Compression errors; `Io` for file errors.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            disk::check_writable(&self.disk)?;
+            let c = chunk::compress(&self.cparams, &self.pending)?;
+            let n = self.pending.len();
+            self.pending.clear();
+            self.push_slot(Slot::Mem(c), n);
+        }
+        self.commit()
+    }
+
+    /// Flushes buffered data into a chunk without writing to the file.
+    fn settle(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            let c = chunk::compress(&self.cparams, &self.pending)?;
+            let n = self.pending.len();
+            self.pending.clear();
+            self.push_slot(Slot::Mem(c), n);
         }
         Ok(())
     }
 
     /// Appends an already-compressed chunk (bytes past its `cbytes` are dropped).
+    /// Buffered data is first stored as a (partial) chunk of its own.
     ///
     /// # Errors
     /// `Corrupt`/`Unsupported` when `chunk` is not a valid chunk, `InvalidArgument` when
     /// its size is not a whole number of items.
-    pub fn append_chunk(&mut self, mut chunk: Vec<u8>) -> Result<()> {
+    pub fn append_chunk(&mut self, chunk: Vec<u8>) -> Result<()> {
+        let (chunk, nbytes) = self.checked_chunk(chunk)?;
+        disk::check_writable(&self.disk)?;
+        self.settle()?;
+        self.push_slot(Slot::Mem(chunk), nbytes);
+        self.commit()
+    }
+
+    /// Validates a caller-supplied chunk; returns it truncated to its cbytes and its nbytes.
+    fn checked_chunk(&self, mut chunk: Vec<u8>) -> Result<(Vec<u8>, usize)> {
         let h = ChunkHeader::parse(&chunk)?;
-        let ts = self.typesize();
-        if h.nbytes % ts != 0 {
-            return Err(Error::invalid(
-                "chunk",
-                format!("{} bytes is not a multiple of the typesize {ts}", h.nbytes),
-            ));
-        }
+        self.check_items(h.nbytes, "chunk")?;
         chunk.truncate(h.cbytes);
-        self.tail = None;
-        self.push_chunk(chunk, h.nbytes);
-        Ok(())
+        Ok((chunk, h.nbytes))
+    }
+
+    fn chunk_start(&self, i: usize) -> usize {
+        if i == 0 {
+            0
+        } else {
+            self.ends[i - 1]
+        }
     }
 
     fn chunk_len(&self, i: usize) -> usize {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.ends[i] - start
+        self.ends[i] - self.chunk_start(i)
     }
 
     /// The compressed bytes of chunk `i` (special chunks are their 32-byte form).
+    /// Borrowed for chunks in memory; read (and checksum-verified) for chunks in a
+    /// file; compressed on the fly for buffered data.
     ///
     /// # Errors
-    /// `InvalidArgument` for `i >= nchunks`.
+    /// `InvalidArgument` for `i >= nchunks`; `Io`; `Corrupt` (`Part::Checksum`) when
+    /// a chunk read from a file does not match its checksum.
     pub fn chunk(&self, i: usize) -> Result<Cow<'_, [u8]>> {
-        self.chunks
-            .get(i)
-            .map(|c| Cow::Borrowed(c.as_slice()))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "chunk",
-                    format!("{i}, the super-chunk has {} chunks", self.nchunks()),
-                )
-            })
+        if i < self.chunks.len() {
+            return self.load(i);
+        }
+        if i == self.chunks.len() && !self.pending.is_empty() {
+            return Ok(Cow::Owned(chunk::compress(&self.cparams, &self.pending)?));
+        }
+        Err(out_of_range(i, self.nchunks()))
+    }
+
+    /// The bytes of stored chunk `i`.
+    fn load(&self, i: usize) -> Result<Cow<'_, [u8]>> {
+        match self.chunks.get(i) {
+            Some(Slot::Mem(c)) => Ok(Cow::Borrowed(c.as_slice())),
+            Some(&Slot::Disk { pos, len, sum }) => {
+                let d = self.disk.as_ref().ok_or_else(|| {
+                    Error::invalid("chunk", format!("{i} is on disk but no file is attached"))
+                })?;
+                let checked = self.verify && sum != 0;
+                let bytes = d.read(pos, len).map_err(|e| match e {
+                    Error::Corrupt { detail, .. } if checked => Error::corrupt(
+                        Part::Checksum,
+                        usize::try_from(pos).unwrap_or(usize::MAX),
+                        format!("chunk {i}: {detail}"),
+                    ),
+                    other => other,
+                })?;
+                if checked {
+                    seal::verify_chunk(i, &bytes, sum, pos)?;
+                }
+                Ok(Cow::Owned(bytes))
+            }
+            None => Err(out_of_range(i, self.nchunks())),
+        }
     }
 
     /// Decompresses chunk `i`.
@@ -333,16 +521,67 @@ impl SChunk {
     /// # Errors
     /// `InvalidArgument` for `i >= nchunks`; decoding errors.
     pub fn decompress_chunk(&self, i: usize) -> Result<Vec<u8>> {
-        chunk::decompress(&self.chunk(i)?, &self.dparams)
+        if i == self.chunks.len() && !self.pending.is_empty() {
+            return Ok(self.pending.clone());
+        }
+        let c = self.load(i)?;
+        let out = chunk::decompress(&c, &self.dparams)?;
+        self.check_chunk_nbytes(i, out.len())?;
+        Ok(out)
     }
 
-    /// Decodes items `items` into `dst` (at least `items.len() * typesize` bytes), decoding
-    /// only the chunks and blocks the range touches. Returns the number of bytes written.
-    ///
-    /// # Errors
-    /// `InvalidArgument` for a range outside `0..nitems` or a short `dst`; decoding errors.
-    pub fn read_into(&self, items: Range<usize>, dst: &mut [u8]) -> Result<usize> {
-        let ts = self.typesize();
+    fn check_chunk_nbytes(&self, i: usize, n: usize) -> Result<()> {
+        if n != self.chunk_len(i) {
+            return Err(Error::corrupt(
+                Part::FrameChunk,
+                0,
+                format!(
+                    "chunk {i} holds {n} bytes, the index implies {}",
+                    self.chunk_len(i)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Decodes bytes `lo..hi` of stored chunk `i` into `out`.
+    fn read_chunk_range(&self, i: usize, lo: usize, hi: usize, out: &mut [u8]) -> Result<()> {
+        let n = self.chunk_len(i);
+        if let Some(&Slot::Disk { pos, len, sum }) = self.chunks.get(i) {
+            let verified = self.verify && sum != 0;
+            let whole = lo == 0 && hi == n;
+            if !verified && !whole {
+                if let Some(d) = self.disk.as_ref() {
+                    let image = d.read_sparse(pos, len, lo..hi)?;
+                    return self.decode_range(i, &image, lo, hi, out);
+                }
+            }
+        }
+        let c = self.load(i)?;
+        self.decode_range(i, &c, lo, hi, out)
+    }
+
+    fn decode_range(&self, i: usize, c: &[u8], lo: usize, hi: usize, out: &mut [u8]) -> Result<()> {
+        let h = ChunkHeader::parse(c)?;
+        let n = self.chunk_len(i);
+        if h.nbytes != n {
+            return self.check_chunk_nbytes(i, h.nbytes);
+        }
+        if lo == 0 && hi == n {
+            chunk::decompress_into(c, out, &self.dparams)?;
+            return Ok(());
+        }
+        let cts = h.typesize;
+        if lo.is_multiple_of(cts) && (hi.is_multiple_of(cts) || hi == n) {
+            chunk::decompress_items_into(c, lo / cts..hi.div_ceil(cts), out)?;
+        } else {
+            let all = chunk::decompress(c, &self.dparams)?;
+            out.copy_from_slice(&all[lo..hi]);
+        }
+        Ok(())
+    }
+
+    fn check_range(&self, items: &Range<usize>) -> Result<()> {
         if items.start > items.end || items.end > self.nitems() {
             return Err(Error::invalid(
                 "items",
@@ -354,6 +593,17 @@ impl SChunk {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Decodes items `items` into `dst` (at least `items.len() * typesize` bytes), decoding
+    /// only the chunks and blocks the range touches. Returns the number of bytes written.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a range outside `0..nitems` or a short `dst`; decoding errors.
+    pub fn read_into(&self, items: Range<usize>, dst: &mut [u8]) -> Result<usize> {
+        let ts = self.typesize();
+        self.check_range(&items)?;
         let (bstart, bend) = (items.start * ts, items.end * ts);
         let len = bend - bstart;
         if dst.len() < len {
@@ -363,35 +613,21 @@ impl SChunk {
             ));
         }
         let mut i = self.ends.partition_point(|&e| e <= bstart);
-        while i < self.nchunks() && bstart < bend {
-            let cstart = if i == 0 { 0 } else { self.ends[i - 1] };
+        while i < self.chunks.len() && bstart < bend {
+            let cstart = self.chunk_start(i);
             if cstart >= bend {
                 break;
             }
             let cend = self.ends[i];
             let (lo, hi) = (bstart.max(cstart) - cstart, bend.min(cend) - cstart);
             let out = &mut dst[cstart + lo - bstart..cstart + hi - bstart];
-            let c = &self.chunks[i];
-            let n = cend - cstart;
-            if lo == 0 && hi == n {
-                chunk::decompress_into(c, out, &self.dparams)?;
-            } else {
-                let cts = ChunkHeader::parse(c)?.typesize;
-                if lo % cts == 0 && (hi % cts == 0 || hi == n) {
-                    chunk::decompress_items_into(c, lo / cts..hi.div_ceil(cts), out)?;
-                } else {
-                    let all = chunk::decompress(c, &self.dparams)?;
-                    let part = all.get(lo..hi).ok_or_else(|| {
-                        Error::corrupt(
-                            Part::FrameChunk,
-                            0,
-                            format!("chunk {i} shorter than indexed"),
-                        )
-                    })?;
-                    out.copy_from_slice(part);
-                }
-            }
+            self.read_chunk_range(i, lo, hi, out)?;
             i += 1;
+        }
+        let sn = self.stored_nbytes();
+        if bend > sn {
+            let from = bstart.max(sn);
+            dst[from - bstart..len].copy_from_slice(&self.pending[from - sn..bend - sn]);
         }
         Ok(len)
     }
@@ -401,14 +637,8 @@ impl SChunk {
     /// # Errors
     /// As [`SChunk::read_into`].
     pub fn read(&self, items: Range<usize>) -> Result<Vec<u8>> {
-        let len = items
-            .end
-            .saturating_sub(items.start)
-            .saturating_mul(self.typesize());
-        if items.end > self.nitems() {
-            return self.read_into(items, &mut []).map(|_| Vec::new());
-        }
-        let mut out = vec![0u8; len];
+        self.check_range(&items)?;
+        let mut out = vec![0u8; (items.end - items.start) * self.typesize()];
         self.read_into(items, &mut out)?;
         Ok(out)
     }
@@ -451,11 +681,13 @@ impl SChunk {
                 format!("at most {MAX_METALAYERS} metalayers"),
             ));
         }
+        disk::check_writable(&self.disk)?;
         self.metalayers.push((name.to_owned(), content.to_vec()));
-        Ok(())
+        self.commit()
     }
 
     /// Replaces the content of an existing metalayer with content of the same length.
+    /// In a file the header bytes are rewritten in place (one write).
     ///
     /// # Errors
     /// `InvalidArgument` when the metalayer does not exist or the length differs.
@@ -476,10 +708,14 @@ impl SChunk {
             ));
         }
         slot.1.copy_from_slice(content);
+        if let Some(d) = self.disk.as_mut().filter(|d| d.writable) {
+            d.rewrite_metalayers(&self.metalayers)?;
+        }
         Ok(())
     }
 
-    /// The names of the variable-length metalayers, in stored order.
+    /// The names of the variable-length metalayers, in stored order (b2frame's own
+    /// `b2frame.*` entries are not listed).
     pub fn vlmeta_names(&self) -> Vec<&str> {
         self.vlmeta.iter().map(|(n, _)| n.as_str()).collect()
     }
@@ -506,7 +742,8 @@ impl SChunk {
     /// (zstd, clevel 5, typesize 1, SHUFFLE, AUTO split).
     ///
     /// # Errors
-    /// `InvalidArgument` for an empty or too long name, or a 17th entry (C-Blosc2 cannot write more).
+    /// `InvalidArgument` for an empty, too long or reserved (`b2frame.*`) name, or a
+    /// 17th entry (C-Blosc2 cannot write more).
     pub fn set_vlmeta(&mut self, name: &str, content: &[u8]) -> Result<()> {
         check_name(name)?;
         let cp = CParams::default()
@@ -527,29 +764,58 @@ impl SChunk {
         check_name(name)?;
         let h = ChunkHeader::parse(&chunk)?;
         chunk.truncate(h.cbytes);
+        let reserved = usize::from(self.writes_seal());
         if let Some(slot) = self.vlmeta.iter_mut().find(|(n, _)| n == name) {
             slot.1 = chunk;
-            return Ok(());
+        } else {
+            if self.vlmeta.len() + reserved >= MAX_METALAYERS {
+                return Err(Error::invalid(
+                    "vlmeta",
+                    format!("at most {} entries", MAX_METALAYERS - reserved),
+                ));
+            }
+            self.vlmeta.push((name.to_owned(), chunk));
         }
-        if self.vlmeta.len() >= MAX_METALAYERS {
-            return Err(Error::invalid(
-                "vlmeta",
-                format!("at most {MAX_METALAYERS} entries"),
-            ));
-        }
-        self.vlmeta.push((name.to_owned(), chunk));
-        Ok(())
+        self.commit()
     }
 
     /// Removes vlmetalayer `name`; returns whether it existed.
     pub fn delete_vlmeta(&mut self, name: &str) -> bool {
         let before = self.vlmeta.len();
         self.vlmeta.retain(|(n, _)| n != name);
-        before != self.vlmeta.len()
+        let removed = before != self.vlmeta.len();
+        if removed {
+            // A failed write leaves the file as it was; the removal is kept in memory
+            // and written by the next successful commit.
+            let _ = self.commit();
+        }
+        removed
     }
 
-    /// The header fields this super-chunk writes.
-    fn frame_template(&self) -> FrameHeader {
+    /// Whether serialised frames carry the checksum entry.
+    fn writes_seal(&self) -> bool {
+        self.checksums
+    }
+
+    /// The frame `chunksize` field for chunks of `lens` bytes.
+    fn layout_chunksize(&self, lens: &[usize]) -> i32 {
+        let n = lens.len();
+        let uniform = lens.iter().enumerate().all(|(i, &len)| {
+            if i + 1 == n {
+                len <= self.chunksize
+            } else {
+                len == self.chunksize
+            }
+        });
+        match (n, uniform) {
+            (0, _) => -1,
+            (_, true) => i32::try_from(self.chunksize).unwrap_or(0),
+            (_, false) => 0,
+        }
+    }
+
+    /// The header fields this super-chunk writes for chunks of `lens` bytes.
+    fn frame_template(&self, lens: &[usize]) -> FrameHeader {
         let mut t = self.template.clone();
         let fresh = template_for(&self.cparams, &self.dparams);
         t.codec_id = fresh.codec_id;
@@ -558,83 +824,118 @@ impl SChunk {
         t.typesize = fresh.typesize;
         t.filters = fresh.filters;
         t.filters_meta = fresh.filters_meta;
-        let n = self.nchunks();
-        let uniform = (0..n).all(|i| {
-            let len = self.chunk_len(i);
-            if i + 1 == n {
-                len <= self.chunksize
-            } else {
-                len == self.chunksize
-            }
-        });
-        t.chunksize = match (n, uniform) {
-            (0, _) => -1,
-            (_, true) => i32::try_from(self.chunksize).unwrap_or(0),
-            (_, false) => 0,
-        };
+        t.chunksize = self.layout_chunksize(lens);
         t
     }
 
-    fn chunk_refs(&self) -> Vec<&[u8]> {
-        self.chunks.iter().map(Vec::as_slice).collect()
+    /// Every chunk's bytes (stored ones loaded, buffered data compressed) and sizes.
+    fn all_chunks(&self) -> Result<ChunkList<'_>> {
+        let mut chunks = Vec::with_capacity(self.nchunks());
+        let mut lens = Vec::with_capacity(self.nchunks());
+        for i in 0..self.nchunks() {
+            chunks.push(self.chunk(i)?);
+            lens.push(if i < self.chunks.len() {
+                self.chunk_len(i)
+            } else {
+                self.pending.len()
+            });
+        }
+        Ok((chunks, lens))
     }
 
-    /// Serialises the super-chunk as a contiguous frame.
+    /// Serialises the super-chunk as a contiguous frame (buffered data included).
+    ///
+    /// With checksums on ([`Storage::checksums`]) the frame gets a
+    /// `b2frame.checksums` vlmeta entry (msgpack bin of one little-endian xxh3-64 per
+    /// chunk, 0 for special chunks) and a seal in the trailer fingerprint bytes
+    /// (which C-Blosc2 ignores and zeroes when it rewrites the trailer, so that a
+    /// frame edited by another writer is read without the stale checksums).
     ///
     /// # Errors
     /// `InvalidArgument` when the parts cannot be serialised (sizes beyond the format).
     pub fn to_cframe(&self) -> Result<Vec<u8>> {
-        cframe::write(
-            &self.frame_template(),
-            &self.metalayers,
-            &self.chunk_refs(),
-            &self.vlmeta,
-        )
+        let (chunks, lens) = self.all_chunks()?;
+        let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_ref()).collect();
+        let t = self.frame_template(&lens);
+        if !self.writes_seal() {
+            return cframe::write(&t, &self.metalayers, &refs, &self.vlmeta);
+        }
+        seal::write_sealed_cframe(&t, &self.metalayers, &refs, &self.vlmeta)
     }
 
     /// Builds a super-chunk from a parsed frame and its chunk bytes.
     fn from_frame(frame: Frame, chunks: Vec<Vec<u8>>, sparse: bool) -> Result<SChunk> {
-        let h = &frame.header;
+        let mut sc = SChunk::from_header(frame.header, frame.metalayers, frame.vlmeta, sparse)?;
+        for c in chunks {
+            let n = ChunkHeader::parse(&c)?.nbytes;
+            sc.push_slot(Slot::Mem(c), n);
+        }
+        Ok(sc)
+    }
+
+    /// An empty super-chunk with the parameters of a frame header.
+    fn from_header(
+        h: FrameHeader,
+        metalayers: Vec<(String, Vec<u8>)>,
+        vlmeta: Vec<(String, Vec<u8>)>,
+        sparse: bool,
+    ) -> Result<SChunk> {
         let cparams = h.cparams()?;
-        let dparams = DParams::default();
         let ts = cparams.typesize;
         let chunksize = match usize::try_from(h.chunksize) {
             Ok(cs) if cs > 0 && cs % ts == 0 => cs,
             _ => (DEFAULT_CHUNKSIZE / ts * ts).max(ts),
         };
-        let mut sc = SChunk {
+        Ok(SChunk {
             cparams,
-            dparams,
+            dparams: DParams::default(),
             chunksize,
             sparse,
-            chunks: Vec::with_capacity(chunks.len()),
-            ends: Vec::with_capacity(chunks.len()),
+            chunks: Vec::new(),
+            ends: Vec::new(),
             cbytes: 0,
-            metalayers: frame.metalayers,
-            vlmeta: frame.vlmeta,
-            tail: None,
-            template: frame.header,
-        };
-        for c in chunks {
-            let n = ChunkHeader::parse(&c)?.nbytes;
-            sc.push_chunk(c, n);
-        }
-        Ok(sc)
+            metalayers,
+            vlmeta,
+            pending: Vec::new(),
+            template: h,
+            checksums: false,
+            verify: true,
+            disk: None,
+        })
     }
 
-    /// Opens a contiguous frame held in memory (the bytes are copied).
+    /// Opens a contiguous frame held in memory (the bytes are copied), verifying
+    /// b2frame checksums when the frame has them.
     ///
     /// # Errors
-    /// `Corrupt`/`Unsupported` from [`cframe::parse`].
+    /// `Corrupt`/`Unsupported` from [`cframe::parse`]; `Corrupt` with
+    /// `Part::Checksum` when a chunk does not match its checksum.
     pub fn from_cframe(bytes: &[u8]) -> Result<SChunk> {
-        let frame = cframe::parse(bytes)?;
+        SChunk::from_cframe_with(bytes, &OpenOptions::default())
+    }
+
+    /// As [`SChunk::from_cframe`], with [`OpenOptions::verify_checksums`] honoured.
+    ///
+    /// # Errors
+    /// As [`SChunk::from_cframe`].
+    pub fn from_cframe_with(bytes: &[u8], options: &OpenOptions) -> Result<SChunk> {
+        let mut frame = cframe::parse_structure(bytes)?;
+        let sums = seal::take_cframe_sums(bytes, &mut frame);
+        if let (Some(sums), true) = (&sums, options.verify_checksums) {
+            seal::verify_cframe(bytes, &frame, sums)?;
+        }
+        cframe::check_stored_chunks(bytes, &frame)?;
         let chunks = (0..frame.nchunks())
             .map(|i| cframe::chunk(bytes, &frame, i).map(Cow::into_owned))
             .collect::<Result<Vec<_>>>()?;
-        SChunk::from_frame(frame, chunks, false)
+        let mut sc = SChunk::from_frame(frame, chunks, false)?;
+        sc.checksums = sums.is_some();
+        sc.verify = options.verify_checksums;
+        Ok(sc)
     }
 
-    /// Opens a contiguous frame file, or a sparse-frame directory.
+    /// Opens a contiguous frame file (read whole into memory), or a sparse-frame directory.
+    /// See [`SChunk::open_file`] to read a file without loading it.
     ///
     /// # Errors
     /// `Io` for file errors; `Corrupt`/`Unsupported` for invalid frames.
@@ -691,9 +992,10 @@ impl SChunk {
             std::fs::write(path, self.to_cframe()?)?;
             return Ok(());
         }
-        let refs = self.chunk_refs();
+        let (chunks, lens) = self.all_chunks()?;
+        let refs: Vec<&[u8]> = chunks.iter().map(|c| c.as_ref()).collect();
         let (index, files) = sframe::write(
-            &self.frame_template(),
+            &self.frame_template(&lens),
             &self.metalayers,
             &refs,
             &self.vlmeta,
@@ -769,6 +1071,12 @@ mod tests {
         assert!(s.append(&[1, 2, 3]).is_err());
         let mut buf = vec![0u8; 8];
         assert!(s.read_into(0..3, &mut buf).is_err());
+        // The tail is buffered, then flushed as a partial chunk.
+        assert_eq!(s.chunks.len(), 9);
+        assert_eq!(s.pending.len(), 40_000 - 9 * 4096);
+        s.flush().unwrap();
+        assert_eq!((s.chunks.len(), s.pending.len()), (10, 0));
+        assert_eq!(s.read(0..10_000).unwrap(), d);
     }
 
     #[test]
@@ -793,6 +1101,7 @@ mod tests {
         )
         .unwrap();
         assert!(s.add_metalayer("late", &[1]).is_err());
+        assert!(s.set_vlmeta("b2frame.x", &[1]).is_err());
         let f = s.to_cframe().unwrap();
         let parsed = cframe::parse(&f).unwrap();
         assert_eq!(parsed.offsets[1], ChunkOffset::Special(SpecialValue::Zeros));
@@ -807,12 +1116,46 @@ mod tests {
     }
 
     #[test]
+    fn checksummed_frames_detect_every_flipped_chunk_byte() {
+        let d = data(3000);
+        let mut s = SChunk::with_storage(
+            cp(4),
+            DParams::default(),
+            &Storage::default().with_chunksize(4000).with_checksums(true),
+        )
+        .unwrap();
+        s.append(&d).unwrap();
+        s.set_vlmeta("v", &[1, 2, 3]).unwrap();
+        let f = s.to_cframe().unwrap();
+        let t = SChunk::from_cframe(&f).unwrap();
+        assert_eq!(t.read(0..3000).unwrap(), d);
+        assert_eq!(t.vlmeta_names(), ["v"]);
+        assert_eq!(t.to_cframe().unwrap(), f);
+        let parsed = cframe::parse(&f).unwrap();
+        let hl = parsed.header.header_len;
+        for at in hl..hl + parsed.header.cbytes as usize {
+            let mut b = f.clone();
+            b[at] ^= 0x20;
+            match SChunk::from_cframe(&b) {
+                Err(Error::Corrupt { part, .. }) => assert_eq!(part, Part::Checksum, "{at}"),
+                other => panic!("flip at {at}: {other:?}"),
+            }
+            let opts = OpenOptions::default().with_verify_checksums(false);
+            if let Ok(s) = SChunk::from_cframe_with(&b, &opts) {
+                let _ = s.read(0..s.nitems());
+            }
+        }
+    }
+
+    #[test]
     fn slice_reads_only_touched_chunks() {
         let d = data(4000);
         let mut s = sc(4, 4000);
         s.append(&d).unwrap();
         // Damage chunk 0's payload: reads that stay in chunks 1..4 must not notice.
-        let c0 = &mut s.chunks[0];
+        let Slot::Mem(c0) = &mut s.chunks[0] else {
+            panic!("in memory")
+        };
         let n = c0.len();
         c0[40..n].fill(0xAB);
         assert_eq!(s.read(1000..3500).unwrap(), d[4000..14000]);

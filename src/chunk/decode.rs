@@ -16,8 +16,6 @@ use crate::codec;
 use crate::error::{Error, Part, Result};
 use crate::filter;
 
-
-
 /// A parsed chunk, ready to decode any of its blocks.
 pub(crate) struct Decoder<'a> {
     chunk: &'a [u8],
@@ -168,9 +166,11 @@ impl<'a> Decoder<'a> {
         let reference: &[u8] = first;
         if nthreads > 1 {
             pool::install(nthreads, || {
-                rest.par_chunks_mut(bs).enumerate().try_for_each(|(i, out)| {
-                    with_scratch(|s| self.decode_block(i + 1, out, Some(reference), s))
-                })
+                rest.par_chunks_mut(bs)
+                    .enumerate()
+                    .try_for_each(|(i, out)| {
+                        with_scratch(|s| self.decode_block(i + 1, out, Some(reference), s))
+                    })
             })
         } else {
             with_scratch(|s| {
@@ -202,7 +202,12 @@ impl<'a> Decoder<'a> {
     }
 
     /// [`Self::decode_range`] for chunks made of blocks.
-    fn decode_blocks_of_range(&self, range: Range<usize>, dst: &mut [u8], scratch: &mut Scratch) -> Result<()> {
+    fn decode_blocks_of_range(
+        &self,
+        range: Range<usize>,
+        dst: &mut [u8],
+        scratch: &mut Scratch,
+    ) -> Result<()> {
         let bs = self.h.blocksize;
         let (b0, b1) = (range.start / bs, (range.end - 1) / bs);
         let mut reference = Vec::new();
@@ -218,7 +223,11 @@ impl<'a> Decoder<'a> {
                 let lo = range.start.max(start);
                 let hi = range.end.min(start + len);
                 let out = &mut dst[lo - range.start..hi - range.start];
-                let refr = if b == 0 { None } else { Some(reference.as_slice()) };
+                let refr = if b == 0 {
+                    None
+                } else {
+                    Some(reference.as_slice())
+                };
                 if lo == start && hi == start + len {
                     if b == 0 && self.has_delta && b1 > 0 {
                         out.copy_from_slice(&reference);

@@ -34,8 +34,6 @@ struct Plan<'a> {
     destsize: usize,
 }
 
-
-
 /// Compresses `src` into a new chunk.
 ///
 /// # Errors
@@ -170,9 +168,9 @@ fn is_run(s: &[u8], first: u8) -> bool {
     let pattern = u64::from_ne_bytes([first; 8]);
     let mut blocks = s.chunks_exact(64);
     for block in &mut blocks {
-        let diff = block
-            .chunks_exact(8)
-            .fold(0u64, |acc, w| acc | (u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern));
+        let diff = block.chunks_exact(8).fold(0u64, |acc, w| {
+            acc | (u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern)
+        });
         if diff != 0 {
             return false;
         }
@@ -229,8 +227,9 @@ impl Plan<'_> {
                 .map(|b| {
                     let mut buf = Vec::with_capacity(self.worst_case(b));
                     // Unbounded budget: never gives up.
-                    let zero = with_scratch(|scratch| self.encode_block(b, &mut buf, usize::MAX, scratch))
-                        .unwrap_or(false);
+                    let zero =
+                        with_scratch(|scratch| self.encode_block(b, &mut buf, usize::MAX, scratch))
+                            .unwrap_or(false);
                     (buf, zero)
                 })
                 .collect()
@@ -244,7 +243,8 @@ impl Plan<'_> {
                 out.extend_from_slice(&bytes);
                 all_zero &= zero;
             } else {
-                all_zero &= with_scratch(|scratch| self.encode_block(b, out, self.destsize, scratch))?;
+                all_zero &=
+                    with_scratch(|scratch| self.encode_block(b, out, self.destsize, scratch))?;
             }
         }
         Ok(all_zero)

@@ -47,6 +47,13 @@ fn in_frame(i: usize, pos: usize) -> impl Fn(Error) -> Error {
 /// `Corrupt` with part `FrameHeader`, `FrameTrailer`, `OffsetsIndex` or `FrameChunk`;
 /// `Unsupported` for newer formats or codecs b2frame lacks.
 pub fn parse(buf: &[u8]) -> Result<Frame> {
+    let frame = parse_structure(buf)?;
+    check_stored_chunks(buf, &frame)?;
+    Ok(frame)
+}
+
+/// Parses header, metalayers, offsets index and trailer without looking at the chunks.
+pub(crate) fn parse_structure(buf: &[u8]) -> Result<Frame> {
     let header = FrameHeader::parse(buf)?;
     if header.frame_type & 0x0f != 0 {
         return Err(corrupt(
@@ -106,15 +113,24 @@ pub fn parse(buf: &[u8]) -> Result<Frame> {
         parse_index(index, chunks_end, expected)?
     };
     let (trailer_version, vlmeta) = parse_trailer(f.get(tpos..).unwrap_or(&[]), tpos)?;
-    let frame = Frame {
+    Ok(Frame {
         header,
         metalayers,
         vlmeta,
         offsets,
         trailer_version,
-    };
-    let section = f.get(hl..chunks_end).unwrap_or(&[]);
-    check_chunks(&frame, |i, off| {
+    })
+}
+
+/// Checks that every stored chunk of `frame` (parsed from `buf`) lies inside the
+/// chunks section and that sizes agree with the header.
+pub(crate) fn check_stored_chunks(buf: &[u8], frame: &Frame) -> Result<()> {
+    let hl = frame.header.header_len;
+    let chunks_end = usize::try_from(frame.header.cbytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(hl);
+    let section = buf.get(hl..chunks_end).unwrap_or(&[]);
+    check_chunks(frame, |i, off| {
         let start = usize::try_from(off)
             .ok()
             .filter(|&o| o < section.len())
@@ -132,8 +148,7 @@ pub fn parse(buf: &[u8]) -> Result<Frame> {
         let h =
             ChunkHeader::parse(section.get(start..).unwrap_or(&[])).map_err(in_frame(i, pos))?;
         Ok(h.nbytes)
-    })?;
-    Ok(frame)
+    })
 }
 
 /// Checks that chunk sizes agree with the header; `stored(i, offset)` returns the

@@ -237,3 +237,92 @@ fn cli_errors_are_messages_with_nonzero_exit() {
     let out = b2frame().arg("--help").output().expect("run");
     assert!(out.status.success());
 }
+
+#[test]
+fn cli_npy_to_b2nd_append_and_item_bench() {
+    let Some(py) = oracle() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let npy = dir.path().join("x.npy");
+    let b2nd = dir.path().join("x.b2nd");
+    let back = dir.path().join("back.npy");
+    run_python(&py, "import sys, numpy as np; np.save(sys.argv[1], (np.arange(300*250, dtype='<f8').reshape(300, 250) * 0.5))", &[npy.to_str().expect("utf8")]);
+    run_ok(
+        b2frame()
+            .args(["compress", "--typesize", "8", "--chunksize", "200000"])
+            .arg(&npy)
+            .arg(&b2nd),
+    );
+    let info: Value = serde_json::from_str(&run_ok(b2frame().arg("info").arg("--json").arg(&b2nd)))
+        .expect("json");
+    assert_eq!(info["kind"], "b2nd");
+    assert_eq!(info["shape"], serde_json::json!([300, 250]));
+    assert_eq!(info["dtype"], "<f8");
+    assert_eq!(info["chunks"], serde_json::json!([100, 250]));
+    run_ok(b2frame().arg("decompress").arg(&b2nd).arg(&back));
+    let check = "import sys, numpy as np, blosc2\na = np.load(sys.argv[1]); b = np.load(sys.argv[2]); c = blosc2.open(sys.argv[3])\nassert a.shape == b.shape == c.shape and a.dtype == b.dtype == c.dtype\nassert (a == b).all() and (c[:] == a).all()\nprint('ok')";
+    let out = run_python(
+        &py,
+        check,
+        &[
+            npy.to_str().expect("utf8"),
+            back.to_str().expect("utf8"),
+            b2nd.to_str().expect("utf8"),
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&out).trim(), "ok");
+
+    let raw = dir.path().join("in.raw");
+    let frame = dir.path().join("grow.b2frame");
+    let data = sample(50_000);
+    std::fs::write(&raw, &data).expect("write");
+    run_ok(
+        b2frame()
+            .args(["compress", "--typesize", "8", "--chunksize", "64000"])
+            .arg(&raw)
+            .arg(&frame),
+    );
+    run_ok(b2frame().arg("append").arg(&frame).arg(&raw));
+    let info: Value =
+        serde_json::from_str(&run_ok(b2frame().arg("info").arg("--json").arg(&frame)))
+            .expect("json");
+    assert_eq!(info["nbytes"], 2 * data.len());
+    let out = run_python(&py, "import sys, blosc2; s = blosc2.open(sys.argv[1]); r = open(sys.argv[2], 'rb').read(); print(bytes(s[:]) == r + r)", &[frame.to_str().expect("utf8"), raw.to_str().expect("utf8")]);
+    assert_eq!(String::from_utf8_lossy(&out).trim(), "True");
+    let odd = dir.path().join("odd.raw");
+    std::fs::write(&odd, [0u8; 12]).expect("write");
+    let out = b2frame()
+        .arg("append")
+        .arg(&frame)
+        .arg(&odd)
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "12 bytes are not whole 8-byte items");
+
+    let v: Value = serde_json::from_str(&run_ok(
+        b2frame()
+            .args([
+                "bench",
+                "--typesize",
+                "8",
+                "--repeat",
+                "1",
+                "--threads",
+                "1",
+                "--slice-items",
+                "100",
+                "--json",
+            ])
+            .arg(&raw),
+    ))
+    .expect("json");
+    for key in [
+        "slice_median_us",
+        "set_item_median_us",
+        "unaligned_append_GBps",
+    ] {
+        assert!(
+            v[key].as_f64().is_some_and(|x| x > 0.0),
+            "bench lacks {key}"
+        );
+    }
+}

@@ -1,11 +1,17 @@
 //! Integration tests: golden files, oracle round trips, property tests, CLI.
 
+mod arrow;
+mod cli;
 mod common;
 mod compat;
 mod corrupt;
+mod crash;
+mod dataset;
 mod frame;
 mod golden;
 mod oracle_blosc1;
 mod oracle_chunk;
 mod roundtrip;
-mod cli;
+mod schunk_edit;
+mod store;
+mod tensor;

@@ -35,7 +35,8 @@ fn oracle_blosc1_chunks_decode() {
         at += 8 + raw_len + c_len;
         let h = ChunkHeader::parse(c).expect("blosc1 header");
         assert_eq!((h.version, h.header_len), (2, 16));
-        let back = chunk::decompress(c, &DParams::default()).unwrap_or_else(|e| panic!("case {cases} {h:?}: {e}"));
+        let back = chunk::decompress(c, &DParams::default())
+            .unwrap_or_else(|e| panic!("case {cases} {h:?}: {e}"));
         assert_bytes_eq(&back, raw, &format!("blosc1 case {cases} {h:?}"));
         cases += 1;
     }

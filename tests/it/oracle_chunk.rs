@@ -289,7 +289,9 @@ for codec in [blosc2.Codec.BLOSCLZ, blosc2.Codec.LZ4, blosc2.Codec.ZSTD]:
 sys.stdout.buffer.write(out)
 "#;
     let blob = run_python(&py, script, &[]);
-    let want: Vec<u8> = (0..3_000_000i64).flat_map(|i| (i * 7 / 3).to_le_bytes()).collect();
+    let want: Vec<u8> = (0..3_000_000i64)
+        .flat_map(|i| (i * 7 / 3).to_le_bytes())
+        .collect();
     let mut at = 0;
     let mut n = 0;
     while at < blob.len() {
@@ -300,7 +302,11 @@ sys.stdout.buffer.write(out)
         assert_bytes_eq(&back, &want, &format!("multithreaded C chunk {n}"));
         let mut part = vec![0u8; 8 * 1000];
         chunk::decompress_items_into(c, 2_000_000..2_001_000, &mut part).expect("items");
-        assert_bytes_eq(&part, &want[16_000_000..16_008_000], &format!("items of multithreaded C chunk {n}"));
+        assert_bytes_eq(
+            &part,
+            &want[16_000_000..16_008_000],
+            &format!("items of multithreaded C chunk {n}"),
+        );
         n += 1;
     }
     assert_eq!(n, 6);

@@ -40,13 +40,37 @@ pub enum Command {
         /// Raw output file.
         output: PathBuf,
     },
-    /// Show a frame's parameters and sizes.
+    /// Append a raw file's items to an existing frame file, in place.
+    Append {
+        /// The frame file (.b2frame) to grow.
+        frame: PathBuf,
+        /// Raw input file (a multiple of the frame's typesize).
+        raw: PathBuf,
+    },
+    /// Show a frame's (or a dataset's) parameters and sizes.
     Info {
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,
-        /// Input frame.
+        /// Input frame, or a dataset (a directory holding `_manifest`, or a store URL).
         input: PathBuf,
+    },
+    /// Convert between .parquet, .csv, .arrow/.ipc/.feather files and datasets
+    /// (a directory or a store URL such as s3://bucket/prefix).
+    Convert {
+        /// Add IN's rows to the existing dataset OUT (schemas must match).
+        #[arg(long)]
+        append: bool,
+        /// Rows per fragment when writing a dataset.
+        #[arg(long)]
+        fragment_rows: Option<usize>,
+        /// No progress bar or summary.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Input file or dataset.
+        input: String,
+        /// Output file or dataset.
+        output: String,
     },
     /// Benchmark compression and decompression of a raw file in memory.
     Bench {
@@ -56,6 +80,10 @@ pub enum Command {
         /// How many times to compress and decompress (the median is reported).
         #[arg(long, default_value_t = 5)]
         repeat: usize,
+        /// Also time reads of this many items at random offsets, 1-item writes and
+        /// unaligned appends (slice_median_us, set_item_median_us, unaligned_append_GBps).
+        #[arg(long)]
+        slice_items: Option<usize>,
         /// Print one JSON object instead of text.
         #[arg(long)]
         json: bool,

@@ -78,3 +78,75 @@ pub fn run(params: &CompressArgs, repeat: usize, raw: &[u8]) -> Result<BenchRepo
     });
     Ok(BenchReport { json })
 }
+
+/// Item-level timings of an in-memory super-chunk (`--slice-items N`): reads of
+/// `n` items at random offsets, 1-item `set_slice`, and appends of 100k-item
+/// pieces against chunk-aligned appends. Adds keys to `report.json`.
+pub fn run_items(
+    params: &CompressArgs,
+    repeat: usize,
+    raw: &[u8],
+    n: usize,
+    report: &mut BenchReport,
+) -> Result<()> {
+    let cparams = params.cparams();
+    let ts = cparams.typesize;
+    let storage = b2frame::Storage::default().with_chunksize(params.chunksize());
+    let dparams = DParams::default().with_nthreads(params.nthreads());
+    let mut sc = b2frame::SChunk::with_storage(cparams.clone(), dparams.clone(), &storage)?;
+    let t = Instant::now();
+    for piece in raw.chunks(params.chunksize()) {
+        sc.append(piece)?;
+    }
+    sc.flush()?;
+    let aligned = t.elapsed().as_secs_f64();
+    let piece = 100_000 * ts;
+    let mut unaligned_sc = b2frame::SChunk::with_storage(cparams, dparams, &storage)?;
+    let t = Instant::now();
+    for p in raw.chunks(piece) {
+        unaligned_sc.append(p)?;
+    }
+    unaligned_sc.flush()?;
+    let unaligned = t.elapsed().as_secs_f64();
+    let nitems = sc.nitems();
+    let n = n.min(nitems).max(1);
+    let rounds = (repeat * 20).max(20);
+    let mut x: u64 = 20_251_124;
+    let mut next = |bound: usize| {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((x >> 33) as usize) % bound.max(1)
+    };
+    let mut slice_times = Vec::with_capacity(rounds);
+    let mut out = vec![0u8; n * ts];
+    for _ in 0..rounds {
+        let start = next(nitems - n + 1);
+        let t = Instant::now();
+        sc.read_into(start..start + n, &mut out)?;
+        slice_times.push(t.elapsed().as_secs_f64());
+    }
+    let mut set_times = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let at = next(nitems);
+        let item = raw[at * ts..(at + 1) * ts].to_vec();
+        let t = Instant::now();
+        sc.set_slice(at..at + 1, &item)?;
+        set_times.push(t.elapsed().as_secs_f64());
+    }
+    let gbps = |t: f64| {
+        if t > 0.0 {
+            raw.len() as f64 / t / 1e9
+        } else {
+            f64::INFINITY
+        }
+    };
+    if let Some(obj) = report.json.as_object_mut() {
+        obj.insert("slice_items".into(), json!(n));
+        obj.insert("slice_median_us".into(), json!(median(slice_times) * 1e6));
+        obj.insert("set_item_median_us".into(), json!(median(set_times) * 1e6));
+        obj.insert("aligned_append_GBps".into(), json!(gbps(aligned)));
+        obj.insert("unaligned_append_GBps".into(), json!(gbps(unaligned)));
+    }
+    Ok(())
+}

@@ -1,7 +1,9 @@
 //! The `b2frame` command-line tool.
 
 mod args;
+mod array_cmd;
 mod bench;
+mod convert;
 mod frame_cmd;
 
 use std::process::ExitCode;
@@ -35,11 +37,15 @@ fn run(cli: Cli) -> b2frame::Result<()> {
         Command::Bench {
             params,
             repeat,
+            slice_items,
             json,
             raw,
         } => {
             let data = read(&raw)?;
-            let r = bench::run(&params, repeat, &data)?;
+            let mut r = bench::run(&params, repeat, &data)?;
+            if let Some(n) = slice_items {
+                bench::run_items(&params, repeat, &data, n, &mut r)?;
+            }
             if json {
                 println!("{}", r.json);
             } else {
@@ -56,15 +62,47 @@ fn run(cli: Cli) -> b2frame::Result<()> {
             params,
             input,
             output,
-        } => frame_cmd::compress(&params, &input, &output),
+        } => {
+            if array_cmd::compress_npy(&params, &input, &output)? {
+                return Ok(());
+            }
+            frame_cmd::compress(&params, &input, &output)
+        }
         Command::Decompress {
             start,
             stop,
             input,
             output,
-        } => frame_cmd::decompress(&input, &output, start, stop),
+        } => {
+            if array_cmd::decompress(&input, &output, start, stop)? {
+                return Ok(());
+            }
+            frame_cmd::decompress(&input, &output, start, stop)
+        }
+        Command::Append { frame, raw } => array_cmd::append(&frame, &raw),
+        Command::Convert {
+            append,
+            fragment_rows,
+            quiet,
+            input,
+            output,
+        } => convert::convert(&input, &output, append, fragment_rows, quiet),
+        Command::Info { json, input } if convert::is_dataset(&input.to_string_lossy()) => {
+            let v = convert::info(&input.to_string_lossy())?;
+            if json {
+                println!("{v}");
+            } else {
+                convert::print_info(&v);
+            }
+            Ok(())
+        }
         Command::Info { json, input } => {
-            let v = frame_cmd::info(&input)?;
+            let mut v = frame_cmd::info(&input)?;
+            if let (Some(obj), serde_json::Value::Object(extra)) =
+                (v.as_object_mut(), array_cmd::info_fields(&input)?)
+            {
+                obj.extend(extra);
+            }
             if json {
                 println!("{v}");
             } else {

@@ -21,7 +21,7 @@
 //!    the loop go through the one pointer `d`.
 #![allow(unsafe_code)]
 
-use super::decode::{MIN_MATCH, decode_checked, read_ext};
+use super::decode::{decode_checked, read_ext, MIN_MATCH};
 use std::ptr;
 
 /// See invariant (1).

@@ -1,0 +1,378 @@
+//! Datasets: Arrow tables stored as column frames in a directory or an
+//! object-store prefix, with projection, row-range and predicate pushdown,
+//! appends that never rewrite data, and atomic versioned commits. The layout is
+//! specified in `docs/FORMAT.md`.
+//!
+//! ```text
+//! {root}/_manifest/v00000000000000000001.json   one per commit (create-if-absent)
+//! {root}/data/{fragment}/c{col}[.{child}…].{validity|offsets|values|views}.b2frame
+//! ```
+//!
+//! ```
+//! use std::sync::Arc;
+//! use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+//! use b2frame::dataset::{Dataset, DatasetWriter, ScanOptions, WriteOptions};
+//! use b2frame::Store;
+//! let mem = Arc::new(object_store::memory::InMemory::new());
+//! let store = Store::from_object_store(mem, Default::default());
+//! let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
+//! let names: ArrayRef = Arc::new(StringArray::from_iter_values((0..10_000).map(|i| format!("n{i}"))));
+//! let batch = RecordBatch::try_from_iter([("id", ids), ("name", names)])?;
+//! let mut w = DatasetWriter::new(store.clone(), batch.schema(), WriteOptions::default())?;
+//! w.write(&batch)?;
+//! assert_eq!(w.finish()?, 1);
+//! let ds = Dataset::open_store(store)?;
+//! let batches: Vec<_> = ds
+//!     .scan(ScanOptions::default().with_columns(["name"]).with_rows(5000..5003))?
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(batches[0].column(0).as_ref(), batch.column(1).slice(5000, 3).as_ref());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod info;
+pub mod manifest;
+mod ranged;
+mod writer;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, RecordBatchReader};
+use arrow_schema::{ArrowError, Schema, SchemaRef};
+use rayon::prelude::*;
+
+pub use crate::arrow::{CmpOp, Predicate, StatValue};
+pub use manifest::{Fragment, Manifest};
+pub use writer::{DatasetWriter, WriteMode, WriteOptions};
+
+use crate::arrow;
+use crate::error::{DatasetErrorKind, Error, Result};
+use crate::store::{self, Store};
+use ranged::FrameReader;
+
+/// A committed version of a dataset, opened for reading.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    reader: FrameReader,
+    manifest: Manifest,
+    schema: SchemaRef,
+}
+
+/// What to read: columns, rows, batch size and a pruning predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanOptions {
+    /// Top-level columns to read, in this order (`None`: all).
+    pub columns: Option<Vec<String>>,
+    /// Rows to read (`None`: all).
+    pub rows: Option<Range<u64>>,
+    /// Most rows per batch.
+    pub batch_size: usize,
+    /// Skip chunks whose statistics show no row can match.
+    pub predicate: Option<Predicate>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            columns: None,
+            rows: None,
+            batch_size: 1 << 17,
+            predicate: None,
+        }
+    }
+}
+
+impl ScanOptions {
+    /// Reads only these columns.
+    pub fn with_columns<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.columns = Some(columns.into_iter().map(Into::into).collect());
+        self
+    }
+    /// Reads only rows `rows`.
+    pub fn with_rows(mut self, rows: Range<u64>) -> Self {
+        self.rows = Some(rows);
+        self
+    }
+    /// Sets the most rows per batch.
+    pub fn with_batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+    /// Skips chunks that cannot match `predicate`.
+    pub fn with_predicate(mut self, predicate: Predicate) -> Self {
+        self.predicate = Some(predicate);
+        self
+    }
+}
+
+impl Dataset {
+    /// Opens the newest version of the dataset at `url` (a local path, `file://`,
+    /// `memory://`, `s3://…`; see [`Store::from_url`]).
+    ///
+    /// # Errors
+    /// `Dataset` (`NotFound`) when there is no manifest, (`Corrupt`) naming the
+    /// manifest when it is damaged; store errors.
+    pub fn open(url: &str) -> Result<Dataset> {
+        Dataset::open_store(Store::from_url(url, [])?)
+    }
+
+    /// Opens the newest version of the dataset in `store`.
+    ///
+    /// # Errors
+    /// As [`Dataset::open`].
+    pub fn open_store(store: Store) -> Result<Dataset> {
+        let m = store::block_on(manifest::load_latest(&store))??.ok_or_else(|| Error::Dataset {
+            path: manifest::MANIFEST_DIR.to_string(),
+            kind: DatasetErrorKind::NotFound,
+            detail: format!("no dataset at {}", store.url()),
+        })?;
+        Dataset::from_manifest(store, m)
+    }
+
+    /// Opens version `version` of the dataset in `store`.
+    ///
+    /// # Errors
+    /// `Dataset` (`NotFound`) when that version does not exist; as [`Dataset::open`].
+    pub fn open_version(store: Store, version: u64) -> Result<Dataset> {
+        let m = store::block_on(manifest::load(&store, version))??;
+        Dataset::from_manifest(store, m)
+    }
+
+    /// The committed versions of the dataset in `store`, ascending.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub fn versions(store: &Store) -> Result<Vec<u64>> {
+        store::block_on(manifest::versions(store))?
+    }
+
+    fn from_manifest(store: Store, manifest: Manifest) -> Result<Dataset> {
+        let schema = manifest.schema()?;
+        Ok(Dataset {
+            inner: Arc::new(Inner {
+                reader: FrameReader::new(store),
+                manifest,
+                schema,
+            }),
+        })
+    }
+
+    /// The store the dataset lives in.
+    pub fn store(&self) -> &Store {
+        &self.inner.reader.store
+    }
+
+    /// The version opened.
+    pub fn version(&self) -> u64 {
+        self.inner.manifest.version
+    }
+
+    /// The Arrow schema (metadata, nullability, time zones included).
+    pub fn schema(&self) -> SchemaRef {
+        self.inner.schema.clone()
+    }
+
+    /// Total rows.
+    pub fn num_rows(&self) -> u64 {
+        self.inner.manifest.rows
+    }
+
+    /// The manifest of the version opened.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// Starts a scan.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an unknown column or rows past the end; footer reads
+    /// of the projected columns' frames (fetched concurrently now).
+    pub fn scan(&self, options: ScanOptions) -> Result<DatasetReader> {
+        let m = &self.inner.manifest;
+        let fields = self.inner.schema.fields();
+        let cols: Vec<usize> = match &options.columns {
+            None => (0..fields.len()).collect(),
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    self.inner.schema.index_of(n).map_err(|_| {
+                        Error::invalid("columns", format!("no column '{n}' in the dataset"))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        };
+        let rows = options.rows.clone().unwrap_or(0..m.rows);
+        if rows.start > rows.end || rows.end > m.rows {
+            return Err(Error::invalid(
+                "rows",
+                format!(
+                    "{}..{}, the dataset has {} rows",
+                    rows.start, rows.end, m.rows
+                ),
+            ));
+        }
+        let schema = Arc::new(Schema::new_with_metadata(
+            cols.iter().map(|&i| fields[i].clone()).collect::<Vec<_>>(),
+            self.inner.schema.metadata().clone(),
+        ));
+        let mut tasks = Vec::new();
+        let mut base = 0u64;
+        for (fi, f) in m.fragments.iter().enumerate() {
+            let (f0, f1) = (base, base + f.rows);
+            base = f1;
+            let (a, b) = (rows.start.max(f0), rows.end.min(f1));
+            if a >= b {
+                continue;
+            }
+            for r in self.kept(f, options.predicate.as_ref(), a - f0..b - f0) {
+                let mut s = r.start;
+                while s < r.end {
+                    let e = s.saturating_add(options.batch_size as u64).min(r.end);
+                    tasks.push((fi, s..e));
+                    s = e;
+                }
+            }
+        }
+        let mut frames = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (fi, _) in &tasks {
+            if !seen.insert(*fi) {
+                continue;
+            }
+            for &c in &cols {
+                for b in m.fragments[*fi].columns[c].all_buffers() {
+                    if let Some(p) = &b.path {
+                        frames.push((p.clone(), b.frame_len));
+                    }
+                }
+            }
+        }
+        self.inner.reader.prefetch(&frames)?;
+        Ok(DatasetReader {
+            ds: self.clone(),
+            schema,
+            cols,
+            tasks: tasks.into_iter(),
+        })
+    }
+
+    /// The row ranges of fragment `f` inside `rows` whose zones may match `pred`.
+    fn kept(&self, f: &Fragment, pred: Option<&Predicate>, rows: Range<u64>) -> Vec<Range<u64>> {
+        let Some(pred) = pred else { return vec![rows] };
+        let zr = f.zone_rows.max(1);
+        let schema = &self.inner.schema;
+        let mut out: Vec<Range<u64>> = Vec::new();
+        let mut z = rows.start / zr;
+        while z * zr < rows.end {
+            let stats = |name: &str| {
+                let i = schema.index_of(name).ok()?;
+                f.stats.get(i)?.get(z as usize)
+            };
+            if pred.may_match(&stats) {
+                let (a, b) = ((z * zr).max(rows.start), ((z + 1) * zr).min(rows.end));
+                match out.last_mut() {
+                    Some(last) if last.end == a => last.end = b,
+                    _ => out.push(a..b),
+                }
+            }
+            z += 1;
+        }
+        out
+    }
+
+    /// Reads rows `rows` of column `name` into one array.
+    ///
+    /// # Errors
+    /// As [`Dataset::scan`] and decoding errors.
+    pub fn read_column(&self, name: &str, rows: Range<u64>) -> Result<ArrayRef> {
+        let batches: Vec<RecordBatch> = self
+            .scan(
+                ScanOptions::default()
+                    .with_columns([name])
+                    .with_rows(rows)
+                    .with_batch_size(usize::MAX),
+            )?
+            .map(|b| b.map_err(unwrap_arrow_error))
+            .collect::<Result<_>>()?;
+        let arrays: Vec<&dyn arrow_array::Array> =
+            batches.iter().map(|b| b.column(0).as_ref()).collect();
+        if arrays.is_empty() {
+            let f = self.inner.schema.field_with_name(name)?;
+            return Ok(arrow_array::new_empty_array(f.data_type()));
+        }
+        Ok(arrow_select::concat::concat(&arrays)?)
+    }
+
+    /// Decodes one batch.
+    fn read_batch(
+        &self,
+        schema: &SchemaRef,
+        cols: &[usize],
+        fi: usize,
+        rows: Range<u64>,
+    ) -> Result<RecordBatch> {
+        let f = &self.inner.manifest.fragments[fi];
+        let fields = self.inner.schema.fields();
+        let arrays: Vec<ArrayRef> = cols
+            .par_iter()
+            .map(|&c| arrow::decode(&f.columns[c], &fields[c], rows.clone(), &self.inner.reader))
+            .collect::<Result<_>>()?;
+        let opts = RecordBatchOptions::new().with_row_count(Some((rows.end - rows.start) as usize));
+        Ok(RecordBatch::try_new_with_options(
+            schema.clone(),
+            arrays,
+            &opts,
+        )?)
+    }
+}
+
+/// The batches of a scan, in row order (a [`RecordBatchReader`]).
+#[derive(Debug)]
+pub struct DatasetReader {
+    ds: Dataset,
+    schema: SchemaRef,
+    cols: Vec<usize>,
+    tasks: std::vec::IntoIter<(usize, Range<u64>)>,
+}
+
+impl DatasetReader {
+    /// Batches left to read.
+    pub fn remaining_batches(&self) -> usize {
+        self.tasks.len()
+    }
+}
+
+impl Iterator for DatasetReader {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (fi, rows) = self.tasks.next()?;
+        Some(
+            self.ds
+                .read_batch(&self.schema, &self.cols, fi, rows)
+                .map_err(|e| ArrowError::ExternalError(Box::new(e))),
+        )
+    }
+}
+
+impl RecordBatchReader for DatasetReader {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+}
+
+/// Unwraps a b2frame error carried inside an [`ArrowError`] by [`DatasetReader`].
+pub fn unwrap_arrow_error(e: ArrowError) -> Error {
+    match e {
+        ArrowError::ExternalError(b) => match b.downcast::<Error>() {
+            Ok(e) => *e,
+            Err(b) => Error::Arrow(ArrowError::ExternalError(b)),
+        },
+        other => Error::Arrow(other),
+    }
+}

@@ -1,0 +1,253 @@
+//! The versioned manifest: `_manifest/v{version:020}.json`, one immutable JSON
+//! object per commit, created with create-if-absent so that two writers can never
+//! both commit the same version. It holds the Arrow schema (an IPC stream, base64),
+//! the fragments with the stored layout of every column, and per-chunk statistics.
+
+use std::io::Cursor;
+
+use arrow_schema::{Schema, SchemaRef};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::arrow::{ArrayNode, ZoneStats};
+use crate::error::{DatasetErrorKind, Error, Result};
+use crate::store::Store;
+
+/// The manifests' folder.
+pub const MANIFEST_DIR: &str = "_manifest";
+/// The `format` field of every manifest.
+pub const FORMAT: &str = "b2frame-dataset";
+/// The manifest format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One committed version of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The version (1 for the first commit).
+    pub version: u64,
+    /// Total rows.
+    pub rows: u64,
+    /// The Arrow schema as an IPC stream (schema message + end marker), base64.
+    pub schema: String,
+    /// The fragments in row order.
+    pub fragments: Vec<Fragment>,
+}
+
+/// A run of rows written together: one set of column frames under `data/{id}/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fragment {
+    /// Unique id (the folder name under `data/`).
+    pub id: String,
+    /// Rows in the fragment.
+    pub rows: u64,
+    /// Rows per statistics zone (the chunk rows of fixed-width columns).
+    pub zone_rows: u64,
+    /// The stored layout of every top-level column, in schema order.
+    pub columns: Vec<ArrayNode>,
+    /// Per column, the statistics of each zone (empty when the type has none).
+    #[serde(default)]
+    pub stats: Vec<Vec<ZoneStats>>,
+}
+
+/// The manifest path of `version`.
+pub fn manifest_path(version: u64) -> String {
+    format!("{MANIFEST_DIR}/v{version:020}.json")
+}
+
+/// Parses a manifest path back into its version.
+fn path_version(path: &str) -> Option<u64> {
+    let name = path.strip_prefix(MANIFEST_DIR)?.strip_prefix('/')?;
+    let digits = name.strip_prefix('v')?.strip_suffix(".json")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// Encodes a schema as base64 of an Arrow IPC stream holding only the schema.
+///
+/// # Errors
+/// `Arrow` when the schema cannot be written.
+pub fn encode_schema(schema: &Schema) -> Result<String> {
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut buf, schema)?;
+        w.finish()?;
+    }
+    Ok(base64::engine::general_purpose::STANDARD.encode(buf))
+}
+
+/// Decodes [`encode_schema`]'s output.
+///
+/// # Errors
+/// `Arrow` or `InvalidArgument` for malformed bytes.
+pub fn decode_schema(s: &str) -> Result<SchemaRef> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|e| Error::invalid("schema", format!("bad base64: {e}")))?;
+    let r = arrow_ipc::reader::StreamReader::try_new(Cursor::new(bytes), None)?;
+    Ok(r.schema())
+}
+
+fn corrupt(path: &str, detail: impl Into<String>) -> Error {
+    Error::Dataset {
+        path: path.to_string(),
+        kind: DatasetErrorKind::Corrupt,
+        detail: detail.into(),
+    }
+}
+
+impl Manifest {
+    /// Parses and checks manifest bytes read from `path`.
+    ///
+    /// # Errors
+    /// `Dataset` (`Corrupt`) naming `path` for bad JSON, an unknown format, a version
+    /// that disagrees with the file name, row counts that do not add up, or a schema
+    /// that does not decode or does not match the columns.
+    pub fn parse(path: &str, bytes: &[u8]) -> Result<Manifest> {
+        let m: Manifest = serde_json::from_slice(bytes)
+            .map_err(|e| corrupt(path, format!("invalid manifest JSON: {e}")))?;
+        if m.format != FORMAT {
+            return Err(corrupt(
+                path,
+                format!("format '{}', expected '{FORMAT}'", m.format),
+            ));
+        }
+        if m.format_version != FORMAT_VERSION {
+            return Err(Error::unsupported(
+                "dataset format",
+                format!(
+                    "{path}: version {} (b2frame reads {FORMAT_VERSION})",
+                    m.format_version
+                ),
+            ));
+        }
+        if path_version(path).is_some_and(|v| v != m.version) {
+            return Err(corrupt(path, format!("holds version {}", m.version)));
+        }
+        let schema = decode_schema(&m.schema).map_err(|e| corrupt(path, format!("schema: {e}")))?;
+        let mut rows = 0u64;
+        for f in &m.fragments {
+            if f.columns.len() != schema.fields().len() {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "fragment {} has {} columns, the schema {}",
+                        f.id,
+                        f.columns.len(),
+                        schema.fields().len()
+                    ),
+                ));
+            }
+            if let Some(c) = f.columns.iter().find(|c| c.length != f.rows) {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "fragment {}: a column of {} rows, expected {}",
+                        f.id, c.length, f.rows
+                    ),
+                ));
+            }
+            rows += f.rows;
+        }
+        if rows != m.rows {
+            return Err(corrupt(
+                path,
+                format!("rows {}, the fragments hold {rows}", m.rows),
+            ));
+        }
+        Ok(m)
+    }
+
+    /// The decoded schema.
+    ///
+    /// # Errors
+    /// As [`decode_schema`] (never for a parsed manifest).
+    pub fn schema(&self) -> Result<SchemaRef> {
+        decode_schema(&self.schema)
+    }
+
+    /// An empty manifest of `version` for `schema`.
+    pub(crate) fn empty(version: u64, schema: &Schema) -> Result<Manifest> {
+        Ok(Manifest {
+            format: FORMAT.to_string(),
+            format_version: FORMAT_VERSION,
+            version,
+            rows: 0,
+            schema: encode_schema(schema)?,
+            fragments: Vec::new(),
+        })
+    }
+}
+
+/// Every committed version, ascending.
+pub(crate) async fn versions(store: &Store) -> Result<Vec<u64>> {
+    let mut v: Vec<u64> = store
+        .list(MANIFEST_DIR)
+        .await?
+        .iter()
+        .filter_map(|(p, _)| path_version(p))
+        .collect();
+    v.sort_unstable();
+    Ok(v)
+}
+
+/// Loads version `version`.
+pub(crate) async fn load(store: &Store, version: u64) -> Result<Manifest> {
+    let path = manifest_path(version);
+    let bytes = store.get(&path).await.map_err(|e| {
+        if e.is_not_found() {
+            Error::Dataset {
+                path: path.clone(),
+                kind: DatasetErrorKind::NotFound,
+                detail: format!("no version {version}"),
+            }
+        } else {
+            e
+        }
+    })?;
+    Manifest::parse(&path, &bytes)
+}
+
+/// Loads the newest version, `None` when there is none.
+pub(crate) async fn load_latest(store: &Store) -> Result<Option<Manifest>> {
+    match versions(store).await?.last() {
+        Some(&v) => Ok(Some(load(store, v).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes `m` as its version if that version does not exist yet; `false` if it does.
+pub(crate) async fn commit(store: &Store, m: &Manifest) -> Result<bool> {
+    let bytes = serde_json::to_vec(m).map_err(|e| Error::invalid("manifest", e.to_string()))?;
+    store
+        .put_if_absent(&manifest_path(m.version), bytes.into())
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_schema::{DataType, Field, TimeUnit};
+    use std::collections::HashMap;
+
+    #[test]
+    fn schema_with_metadata_and_time_zone_round_trips() {
+        let f = Field::new(
+            "t",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Paris".into())),
+            true,
+        )
+        .with_metadata(HashMap::from([(
+            "ARROW:extension:name".into(),
+            "my.ext".into(),
+        )]));
+        let s = Schema::new(vec![f]).with_metadata(HashMap::from([("k".into(), "v".into())]));
+        assert_eq!(*decode_schema(&encode_schema(&s).unwrap()).unwrap(), s);
+        assert_eq!(path_version(&manifest_path(42)), Some(42));
+        assert_eq!(path_version("_manifest/v1.json"), None);
+    }
+}

@@ -1,0 +1,391 @@
+//! [`DatasetWriter`]: record batches in, column frames and a new manifest version
+//! out. Rows are buffered up to `fragment_rows`, then every column of the fragment
+//! is encoded in parallel and its frames are uploaded under a fresh
+//! `data/{fragment}/` folder; [`DatasetWriter::finish`] commits one manifest version
+//! that adds the new fragments (redoing the commit on top of versions other writers
+//! committed meanwhile).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_schema::{Schema, SchemaRef};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use rayon::prelude::*;
+
+use super::manifest::{self, Fragment, Manifest};
+use crate::arrow::{self, zone_stats, EncodeOptions};
+use crate::error::{DatasetErrorKind, Error, Result};
+use crate::store::{self, Store};
+
+/// What to do with an existing dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// Create a new dataset; an existing one is an error.
+    Create,
+    /// Add rows to an existing dataset (same schema); a missing one is an error.
+    Append,
+    /// Append when the dataset exists, create it otherwise.
+    #[default]
+    CreateOrAppend,
+    /// Commit a version holding only the new rows (older versions stay readable).
+    Overwrite,
+}
+
+/// Options of a [`DatasetWriter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// What to do with an existing dataset.
+    pub mode: WriteMode,
+    /// Rows per fragment: the writer holds at most this many rows (plus one batch).
+    pub fragment_rows: usize,
+    /// How columns are encoded (chunk rows, per-column compression).
+    pub encode: EncodeOptions,
+    /// How often a commit is redone on top of a newer version before giving up.
+    pub max_commit_retries: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            mode: WriteMode::default(),
+            fragment_rows: 1 << 20,
+            encode: EncodeOptions::default(),
+            max_commit_retries: 16,
+        }
+    }
+}
+
+impl WriteOptions {
+    /// Sets the mode.
+    pub fn with_mode(mut self, mode: WriteMode) -> Self {
+        self.mode = mode;
+        self
+    }
+    /// Sets the rows per fragment.
+    pub fn with_fragment_rows(mut self, rows: usize) -> Self {
+        self.fragment_rows = rows.max(1);
+        self
+    }
+    /// Sets the encoding options.
+    pub fn with_encode(mut self, encode: EncodeOptions) -> Self {
+        self.encode = encode;
+        self
+    }
+}
+
+/// Writes record batches into a dataset (see the module doc).
+#[derive(Debug)]
+pub struct DatasetWriter {
+    store: Store,
+    schema: SchemaRef,
+    options: WriteOptions,
+    /// The version the writer started from.
+    base: Option<Manifest>,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    fragments: Vec<Fragment>,
+}
+
+/// Names the fields that differ between two schemas.
+pub(crate) fn schema_diff(have: &Schema, want: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in want.fields() {
+        match have.field_with_name(f.name()) {
+            Err(_) => out.push(format!("'{}' ({}) is new", f.name(), f.data_type())),
+            Ok(h) if h.data_type() != f.data_type() || h.is_nullable() != f.is_nullable() => out
+                .push(format!(
+                    "'{}' is {}{} in the dataset, {}{} here",
+                    f.name(),
+                    h.data_type(),
+                    if h.is_nullable() { "" } else { " not null" },
+                    f.data_type(),
+                    if f.is_nullable() { "" } else { " not null" }
+                )),
+            Ok(_) => {}
+        }
+    }
+    for h in have.fields() {
+        if want.field_with_name(h.name()).is_err() {
+            out.push(format!("'{}' ({}) is missing", h.name(), h.data_type()));
+        }
+    }
+    if out.is_empty() {
+        let order = |s: &Schema| {
+            s.fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect::<Vec<_>>()
+        };
+        if order(have) != order(want) {
+            out.push(format!(
+                "column order {:?} in the dataset, {:?} here",
+                order(have),
+                order(want)
+            ));
+        }
+    }
+    out
+}
+
+fn mismatch(path: &str, diff: &[String]) -> Error {
+    Error::Dataset {
+        path: path.to_string(),
+        kind: DatasetErrorKind::SchemaMismatch,
+        detail: diff.join("; "),
+    }
+}
+
+/// A fresh fragment id: `{version:06}-{random:016x}`.
+fn fragment_id(version: u64) -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut seed = Vec::new();
+    seed.extend_from_slice(&t.to_le_bytes());
+    seed.extend_from_slice(&std::process::id().to_le_bytes());
+    seed.extend_from_slice(&SEQ.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    seed.extend_from_slice(&(&seed as *const _ as usize).to_le_bytes());
+    format!("{version:06}-{:016x}", xxhash_rust::xxh3::xxh3_64(&seed))
+}
+
+impl DatasetWriter {
+    /// Starts writing `schema`'s rows to the dataset in `store`.
+    ///
+    /// # Errors
+    /// `Unsupported` naming a field whose type cannot be stored; `Dataset` with
+    /// `AlreadyExists` (mode `Create`), `NotFound` (mode `Append`) or
+    /// `SchemaMismatch` naming the differing fields; store errors.
+    pub fn new(store: Store, schema: SchemaRef, options: WriteOptions) -> Result<DatasetWriter> {
+        for f in schema.fields() {
+            arrow::check_supported(f)?;
+        }
+        let base = store::block_on(manifest::load_latest(&store))??;
+        match (&base, options.mode) {
+            (Some(m), WriteMode::Create) => {
+                return Err(Error::Dataset {
+                    path: manifest::manifest_path(m.version),
+                    kind: DatasetErrorKind::AlreadyExists,
+                    detail: format!("{} is at version {}", store.url(), m.version),
+                })
+            }
+            (None, WriteMode::Append) => {
+                return Err(Error::Dataset {
+                    path: manifest::MANIFEST_DIR.to_string(),
+                    kind: DatasetErrorKind::NotFound,
+                    detail: format!("no dataset at {} to append to", store.url()),
+                })
+            }
+            (Some(m), WriteMode::Append | WriteMode::CreateOrAppend) => {
+                let have = m.schema()?;
+                let diff = schema_diff(&have, &schema);
+                if !diff.is_empty() {
+                    return Err(mismatch(&manifest::manifest_path(m.version), &diff));
+                }
+            }
+            _ => {}
+        }
+        Ok(DatasetWriter {
+            store,
+            schema,
+            options,
+            base,
+            pending: Vec::new(),
+            pending_rows: 0,
+            fragments: Vec::new(),
+        })
+    }
+
+    /// Opens `url` (see [`Store::from_url`]) and starts writing.
+    ///
+    /// # Errors
+    /// As [`Store::from_url`] and [`DatasetWriter::new`].
+    pub fn create(url: &str, schema: SchemaRef, options: WriteOptions) -> Result<DatasetWriter> {
+        DatasetWriter::new(Store::from_url(url, [])?, schema, options)
+    }
+
+    /// The schema rows are written with.
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// Rows written so far (buffered rows included).
+    pub fn rows_written(&self) -> u64 {
+        self.fragments.iter().map(|f| f.rows).sum::<u64>() + self.pending_rows as u64
+    }
+
+    /// Adds a batch (its columns must have the writer's names and types).
+    ///
+    /// # Errors
+    /// `Dataset` (`SchemaMismatch`) naming the differing fields; encoding and store
+    /// errors of a fragment flushed now.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let diff = schema_diff(&self.schema, &batch.schema());
+        if !diff.is_empty() {
+            return Err(mismatch("(batch)", &diff));
+        }
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let b = RecordBatch::try_new(self.schema.clone(), batch.columns().to_vec())?;
+        self.pending_rows += b.num_rows();
+        self.pending.push(b);
+        let fr = self.options.fragment_rows;
+        while self.pending_rows >= fr {
+            let all = arrow_select::concat::concat_batches(&self.schema, &self.pending)?;
+            self.pending.clear();
+            self.flush_fragment(&all.slice(0, fr))?;
+            let rest = all.slice(fr, all.num_rows() - fr);
+            self.pending_rows = rest.num_rows();
+            if rest.num_rows() > 0 {
+                self.pending.push(rest);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes every batch of `reader`; returns the rows read.
+    ///
+    /// # Errors
+    /// The reader's errors (as `Arrow`) and [`DatasetWriter::write`]'s.
+    pub fn write_reader(&mut self, reader: impl RecordBatchReader) -> Result<u64> {
+        let mut n = 0;
+        for b in reader {
+            let b = b?;
+            n += b.num_rows() as u64;
+            self.write(&b)?;
+        }
+        Ok(n)
+    }
+
+    fn flush_pending(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let all = arrow_select::concat::concat_batches(&self.schema, &self.pending)?;
+        self.pending.clear();
+        self.pending_rows = 0;
+        self.flush_fragment(&all)
+    }
+
+    /// Encodes and uploads one fragment.
+    fn flush_fragment(&mut self, batch: &RecordBatch) -> Result<()> {
+        let version = self.base.as_ref().map_or(1, |m| m.version + 1);
+        let id = fragment_id(version);
+        let enc = &self.options.encode;
+        let zone_rows = enc.chunk_rows;
+        let encoded: Vec<_> = self
+            .schema
+            .fields()
+            .par_iter()
+            .zip(batch.columns().par_iter())
+            .enumerate()
+            .map(|(i, (field, col))| {
+                let key = format!("data/{id}/c{i}");
+                let (mut node, buffers) = arrow::encode(col.as_ref(), field, &key, enc)?;
+                let frames = buffers
+                    .into_par_iter()
+                    .map(|b| Ok((b.path, b.schunk.to_cframe()?)))
+                    .collect::<Result<Vec<_>>>()?;
+                let lens: std::collections::HashMap<&str, u64> = frames
+                    .iter()
+                    .map(|(p, f)| (p.as_str(), f.len() as u64))
+                    .collect();
+                node.for_each_buffer_mut(&mut |b| {
+                    if let Some(p) = &b.path {
+                        b.frame_len = lens.get(p.as_str()).copied().unwrap_or(0);
+                    }
+                });
+                let stats = zone_stats(col.as_ref(), zone_rows);
+                Ok((node, frames, stats))
+            })
+            .collect::<Result<_>>()?;
+        let mut columns = Vec::new();
+        let mut stats = Vec::new();
+        let mut frames = Vec::new();
+        for (node, f, s) in encoded {
+            columns.push(node);
+            stats.push(s);
+            frames.extend(f);
+        }
+        let store = &self.store;
+        store::block_on(async {
+            stream::iter(frames)
+                .map(|(p, f)| async move { store.put(&p, f.into()).await })
+                .buffer_unordered(8)
+                .try_collect::<Vec<_>>()
+                .await
+        })??;
+        self.fragments.push(Fragment {
+            id,
+            rows: batch.num_rows() as u64,
+            zone_rows: zone_rows as u64,
+            columns,
+            stats,
+        });
+        Ok(())
+    }
+
+    /// Flushes buffered rows and commits a new manifest version; returns it.
+    ///
+    /// When another writer committed first, the commit is redone on top of the newer
+    /// version (its fragments are kept), unless its schema differs or the mode is
+    /// `Create`.
+    ///
+    /// # Errors
+    /// `Dataset` with `Conflict`, `AlreadyExists` or `SchemaMismatch`; store errors.
+    pub fn finish(mut self) -> Result<u64> {
+        self.flush_pending()?;
+        let mut latest = self.base.clone();
+        for _ in 0..=self.options.max_commit_retries {
+            let version = latest.as_ref().map_or(1, |m| m.version + 1);
+            let mut m = match (&latest, self.options.mode) {
+                (Some(l), WriteMode::Append | WriteMode::CreateOrAppend) => {
+                    let mut m = l.clone();
+                    m.version = version;
+                    m
+                }
+                _ => Manifest::empty(version, &self.schema)?,
+            };
+            m.fragments.extend(self.fragments.iter().cloned());
+            m.rows = m.fragments.iter().map(|f| f.rows).sum();
+            if store::block_on(manifest::commit(&self.store, &m))?? {
+                return Ok(version);
+            }
+            // Someone else committed `version`: redo on top of the newest one.
+            let newest = store::block_on(manifest::load_latest(&self.store))??;
+            if let Some(n) = &newest {
+                let path = manifest::manifest_path(n.version);
+                if self.base.is_none() && self.options.mode == WriteMode::Create {
+                    return Err(Error::Dataset {
+                        path,
+                        kind: DatasetErrorKind::AlreadyExists,
+                        detail: "another writer created the dataset first".into(),
+                    });
+                }
+                let ns = n.schema()?;
+                let diff = schema_diff(&ns, &self.schema);
+                if !diff.is_empty() && self.options.mode != WriteMode::Overwrite {
+                    return Err(Error::Dataset {
+                        path,
+                        kind: DatasetErrorKind::Conflict,
+                        detail: format!(
+                            "a concurrent commit changed the schema: {}",
+                            diff.join("; ")
+                        ),
+                    });
+                }
+            }
+            latest = newest;
+        }
+        Err(Error::Dataset {
+            path: manifest::MANIFEST_DIR.to_string(),
+            kind: DatasetErrorKind::Conflict,
+            detail: format!(
+                "gave up after {} concurrent commits",
+                self.options.max_commit_retries + 1
+            ),
+        })
+    }
+}

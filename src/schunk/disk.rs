@@ -1,0 +1,890 @@
+//! File-backed super-chunks: a contiguous frame read by positioned reads (header,
+//! trailer and offsets index at open; chunk headers, block starts and only the
+//! needed blocks per read) and written in place, crash-safely.
+//!
+//! A commit (every edit of a writable file-backed [`SChunk`]) never touches a byte
+//! the current frame uses:
+//!
+//! 1. it writes `record | new chunks | new index | new trailer` after the current
+//!    frame end (the old index and trailer become unreferenced bytes of the chunks
+//!    section, which the format allows), truncates anything beyond, and syncs;
+//! 2. it patches the header's size fields (bytes 16..69) in one write, and syncs.
+//!
+//! C-Blosc2 finds the trailer through the header's `frame_len`, so until step 2
+//! the old frame is intact. A reader that meets a torn header (its fields disagree
+//! with the commit record the trailer points to) rebuilds it from the record of
+//! the trailer at the end of the file. Transitions to an empty frame (which C
+//! requires to have its trailer right after the header) replace the whole file
+//! atomically (write a temporary file, rename).
+
+use std::fmt;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::chunk::params::{CParams, DParams};
+use crate::chunk::{ChunkHeader, SpecialValue};
+use crate::error::{Error, Part, Result};
+use crate::frame::{
+    self, implied_nchunks, parse_index, parse_metalayers, parse_trailer, ChunkOffset, FrameHeader,
+    MIN_TRAILER_LEN, TRAILER_LEN_OFFSET,
+};
+use crate::schunk::seal::{self, RECORD_LEN, RECORD_MAGIC};
+use crate::schunk::{SChunk, Slot, Storage};
+
+/// Random-access storage holding one contiguous frame (a file, or anything that
+/// can do positioned reads and writes). Writes go through [`Backend::write_all_at`]
+/// in the order described in the module doc; `replace` must be atomic.
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Current size in bytes.
+    fn size(&self) -> io::Result<u64>;
+    /// Reads exactly `buf.len()` bytes at `pos`.
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()>;
+    /// Writes all of `buf` at `pos` (extending the storage as needed).
+    fn write_all_at(&self, buf: &[u8], pos: u64) -> io::Result<()>;
+    /// Cuts the storage to `len` bytes.
+    fn truncate(&self, len: u64) -> io::Result<()>;
+    /// Makes written bytes durable.
+    fn sync(&self) -> io::Result<()>;
+    /// Atomically replaces the whole content with `bytes`.
+    fn replace(&self, bytes: &[u8]) -> io::Result<()>;
+}
+
+/// A [`Backend`] over a local file (positioned reads and writes; `replace` writes
+/// a sibling temporary file and renames it over the original).
+#[derive(Debug)]
+pub struct FileBackend {
+    path: PathBuf,
+    file: RwLock<File>,
+}
+
+impl FileBackend {
+    /// Opens an existing file, read-only unless `write`.
+    ///
+    /// # Errors
+    /// I/O errors of opening the file.
+    pub fn open(path: impl AsRef<Path>, write: bool) -> io::Result<FileBackend> {
+        let path = path.as_ref().to_path_buf();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(&path)?;
+        Ok(FileBackend {
+            path,
+            file: RwLock::new(file),
+        })
+    }
+
+    /// Creates (or truncates) a file for writing.
+    ///
+    /// # Errors
+    /// I/O errors of creating the file.
+    pub fn create(path: impl AsRef<Path>) -> io::Result<FileBackend> {
+        let path = path.as_ref().to_path_buf();
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        Ok(FileBackend {
+            path,
+            file: RwLock::new(file),
+        })
+    }
+
+    fn file(&self) -> std::sync::RwLockReadGuard<'_, File> {
+        self.file.read().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(unix)]
+fn pread(f: &File, buf: &mut [u8], pos: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, pos)
+}
+
+#[cfg(unix)]
+fn pwrite(f: &File, buf: &[u8], pos: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, pos)
+}
+
+#[cfg(windows)]
+fn pread(f: &File, mut buf: &mut [u8], mut pos: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        match f.seek_read(buf, pos)? {
+            0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                pos += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn pwrite(f: &File, mut buf: &[u8], mut pos: u64) -> io::Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        let n = f.seek_write(buf, pos)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        buf = &buf[n..];
+        pos += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn pread(_: &File, _: &mut [u8], _: u64) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "positioned reads",
+    ))
+}
+
+#[cfg(not(any(unix, windows)))]
+fn pwrite(_: &File, _: &[u8], _: u64) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "positioned writes",
+    ))
+}
+
+impl Backend for FileBackend {
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.file().metadata()?.len())
+    }
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()> {
+        pread(&self.file(), buf, pos)
+    }
+    fn write_all_at(&self, buf: &[u8], pos: u64) -> io::Result<()> {
+        pwrite(&self.file(), buf, pos)
+    }
+    fn truncate(&self, len: u64) -> io::Result<()> {
+        self.file().set_len(len)
+    }
+    fn sync(&self) -> io::Result<()> {
+        self.file().sync_data()
+    }
+    fn replace(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".b2frame-tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, bytes)?;
+        File::open(&tmp)?.sync_all()?;
+        let mut guard = self.file.write().unwrap_or_else(|e| e.into_inner());
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        *guard = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&self.path)?;
+        Ok(())
+    }
+}
+
+/// How to open a frame: checksum verification, writing, durability.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenOptions {
+    /// Check chunks against b2frame's stored checksums when reading them (default
+    /// `true`). With checksums, a file-backed read fetches the whole compressed chunk.
+    pub verify_checksums: bool,
+    /// Open a file for writing (default `false`).
+    pub write: bool,
+    /// `fsync` between the two steps of every commit and after it (default `true`).
+    pub sync: bool,
+    /// Write per-chunk checksums into files created or rewritten (default `true`).
+    pub checksums: bool,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            verify_checksums: true,
+            write: false,
+            sync: true,
+            checksums: true,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// Sets checksum verification.
+    pub fn with_verify_checksums(mut self, on: bool) -> Self {
+        self.verify_checksums = on;
+        self
+    }
+    /// Opens for writing.
+    pub fn with_write(mut self, on: bool) -> Self {
+        self.write = on;
+        self
+    }
+    /// Sets `fsync` after commit steps.
+    pub fn with_sync(mut self, on: bool) -> Self {
+        self.sync = on;
+        self
+    }
+    /// Sets whether commits write checksums.
+    pub fn with_checksums(mut self, on: bool) -> Self {
+        self.checksums = on;
+        self
+    }
+}
+
+/// The file behind a super-chunk.
+#[derive(Debug, Clone)]
+pub(crate) struct Disk {
+    io: Arc<dyn Backend>,
+    pub(crate) writable: bool,
+    sync: bool,
+    /// Where the current frame ends (the next commit writes here).
+    frame_len: u64,
+    header_len: usize,
+    /// Set after a failed write: the file may hold a half-written commit.
+    poisoned: bool,
+}
+
+/// Fails when edits cannot be written.
+pub(crate) fn check_writable(disk: &Option<Disk>) -> Result<()> {
+    match disk {
+        Some(d) if d.poisoned => Err(Error::Io(io::Error::other(
+            "a previous write to this frame failed; reopen the file",
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn corrupt(part: Part, at: u64, detail: impl Into<String>) -> Error {
+    Error::corrupt(part, usize::try_from(at).unwrap_or(usize::MAX), detail)
+}
+
+impl Disk {
+    /// A handle that reads the same file but never writes.
+    pub(crate) fn read_only(&self) -> Disk {
+        Disk {
+            writable: false,
+            ..self.clone()
+        }
+    }
+
+    fn read_vec(io: &dyn Backend, pos: u64, len: usize) -> Result<Vec<u8>> {
+        let mut v = vec![0u8; len];
+        io.read_exact_at(&mut v, pos)?;
+        Ok(v)
+    }
+
+    /// Reads stored chunk bytes at `pos` (at most `span` bytes, cut to the chunk's cbytes).
+    pub(crate) fn read(&self, pos: u64, span: usize) -> Result<Vec<u8>> {
+        let head = Disk::read_vec(&*self.io, pos, span.min(32))?;
+        let cbytes = seal::raw_cbytes(&head)
+            .filter(|&c| c >= 16 && c <= span)
+            .ok_or_else(|| {
+                corrupt(
+                    Part::FrameChunk,
+                    pos,
+                    format!("chunk header claims more bytes than the {span} available"),
+                )
+            })?;
+        if cbytes <= head.len() {
+            let mut head = head;
+            head.truncate(cbytes);
+            return Ok(head);
+        }
+        Disk::read_vec(&*self.io, pos, cbytes)
+    }
+
+    /// Reads what decoding bytes `range` of the chunk at `pos` needs: an image of the
+    /// chunk with its header, block starts and the needed blocks (other bytes zero).
+    pub(crate) fn read_sparse(
+        &self,
+        pos: u64,
+        span: usize,
+        range: std::ops::Range<usize>,
+    ) -> Result<Vec<u8>> {
+        let head = Disk::read_vec(&*self.io, pos, span.min(32))?;
+        let Ok(h) = ChunkHeader::parse(&{
+            // Parse the header alone: pad to the claimed length with zeros.
+            let mut img = head.clone();
+            if let Some(c) = seal::raw_cbytes(&head).filter(|&c| c <= span && c > img.len()) {
+                img.resize(c, 0);
+            }
+            img
+        }) else {
+            return self.read(pos, span);
+        };
+        let simple = h.header_len == 32
+            && h.special().is_none()
+            && !h.is_memcpyed()
+            && !h.is_vl_blocks()
+            && !h.has_dict()
+            && h.nbytes > 0;
+        let nblocks = h.nblocks();
+        if !simple || nblocks <= 2 || range.is_empty() || range.end > h.nbytes {
+            return self.read(pos, span);
+        }
+        let table_end = 32 + 4 * nblocks;
+        if table_end > h.cbytes {
+            return self.read(pos, span);
+        }
+        let mut img = vec![0u8; h.cbytes];
+        img[..32].copy_from_slice(&head[..32]);
+        self.io.read_exact_at(&mut img[32..table_end], pos + 32)?;
+        let bstarts: Vec<usize> = (0..nblocks)
+            .map(|b| {
+                let p = 32 + 4 * b;
+                i32::from_le_bytes([img[p], img[p + 1], img[p + 2], img[p + 3]]).max(0) as usize
+            })
+            .collect();
+        let bs = h.blocksize;
+        let mut need: Vec<usize> = (range.start / bs..=(range.end - 1) / bs).collect();
+        if h.filters
+            .contains(&crate::chunk::params::Filter::Delta.id())
+            && need[0] != 0
+        {
+            need.push(0);
+        }
+        let mut sorted: Vec<usize> = bstarts.clone();
+        sorted.sort_unstable();
+        for b in need {
+            let start = bstarts[b];
+            let end = sorted
+                .iter()
+                .find(|&&s| s > start)
+                .copied()
+                .unwrap_or(h.cbytes);
+            if start < table_end || end > h.cbytes {
+                // Let the decoder report the bad block start.
+                continue;
+            }
+            self.io
+                .read_exact_at(&mut img[start..end], pos + start as u64)?;
+        }
+        Ok(img)
+    }
+
+    /// Rewrites the metalayer contents (same lengths) in the header, in one write.
+    pub(crate) fn rewrite_metalayers(&mut self, metalayers: &[(String, Vec<u8>)]) -> Result<()> {
+        check_writable(&Some(self.clone()))?;
+        let h = FrameHeader::parse(&Disk::read_vec(&*self.io, 0, frame::METALAYERS_OFFSET)?)?;
+        let bytes = frame::write_header(&h, metalayers)?;
+        if bytes.len() != self.header_len {
+            return Err(Error::invalid("metalayer", "header length would change"));
+        }
+        let r = self
+            .io
+            .write_all_at(
+                &bytes[frame::METALAYERS_OFFSET..],
+                frame::METALAYERS_OFFSET as u64,
+            )
+            .and_then(|()| if self.sync { self.io.sync() } else { Ok(()) });
+        if r.is_err() {
+            self.poisoned = true;
+        }
+        Ok(r?)
+    }
+}
+
+/// What opening a frame file found.
+struct Loaded {
+    header: FrameHeader,
+    metalayers: Vec<(String, Vec<u8>)>,
+    vlmeta: Vec<(String, Vec<u8>)>,
+    offsets: Vec<ChunkOffset>,
+    lens: Vec<usize>,
+    spans: Vec<usize>,
+    sums: Option<Vec<u64>>,
+    /// Whether the trailer was sealed by b2frame (the checksums entry is ours to keep).
+    sealed: bool,
+}
+
+/// Reads the trailer length field that ends a frame of `frame_len` bytes.
+fn read_trailer_len(io: &dyn Backend, frame_len: u64, header_len: usize) -> Result<usize> {
+    let n = (TRAILER_LEN_OFFSET + 1) as u64;
+    let at = frame_len
+        .checked_sub(n)
+        .ok_or_else(|| corrupt(Part::FrameTrailer, 0, "frame too short for a trailer"))?;
+    let t = Disk::read_vec(io, at, TRAILER_LEN_OFFSET + 1)?;
+    if t[0] != 0xce || t[5] != 0xd8 {
+        return Err(corrupt(Part::FrameTrailer, at, "no trailer length field"));
+    }
+    let tl = u32::from_be_bytes([t[1], t[2], t[3], t[4]]) as usize;
+    if tl < MIN_TRAILER_LEN || (tl as u64) > frame_len.saturating_sub(header_len as u64) {
+        return Err(corrupt(
+            Part::FrameTrailer,
+            at,
+            format!("trailer_len {tl} does not fit the frame"),
+        ));
+    }
+    Ok(tl)
+}
+
+/// Loads a frame whose header is `h`. Unless `trust_record`, a sealed trailer's
+/// commit record must agree with the header (otherwise the header is torn).
+fn load(io: &dyn Backend, h: FrameHeader, size: u64, trust_record: bool) -> Result<Loaded> {
+    if h.frame_type & 0x0f != 0 {
+        return Err(corrupt(Part::FrameHeader, 26, "not a contiguous frame"));
+    }
+    let frame_len = h.frame_len;
+    if frame_len > size {
+        return Err(corrupt(
+            Part::FrameHeader,
+            16,
+            format!("frame_len {frame_len} but the file holds {size} bytes"),
+        ));
+    }
+    let hl = h.header_len;
+    let header = Disk::read_vec(io, 0, hl)?;
+    let metalayers = parse_metalayers(&header)?;
+    let tl = read_trailer_len(io, frame_len, hl)?;
+    let tpos = frame_len - tl as u64;
+    let trailer = Disk::read_vec(io, tpos, tl)?;
+    let (_, mut vlmeta) = parse_trailer(&trailer, tpos as usize)?;
+    let (offsets, index) = if h.nbytes > 0 {
+        let chunks_end = (hl as u64)
+            .checked_add(h.cbytes)
+            .filter(|&e| e <= tpos)
+            .ok_or_else(|| corrupt(Part::FrameHeader, 39, "cbytes runs past the trailer"))?;
+        let index = Disk::read_vec(io, chunks_end, (tpos - chunks_end) as usize)?;
+        let ih = ChunkHeader::parse(&index)
+            .map_err(|e| corrupt(Part::OffsetsIndex, chunks_end, format!("index chunk: {e}")))?;
+        if ih.cbytes != index.len() {
+            return Err(corrupt(
+                Part::OffsetsIndex,
+                chunks_end,
+                format!(
+                    "index chunk of {} bytes, {} between chunks and trailer",
+                    ih.cbytes,
+                    index.len()
+                ),
+            ));
+        }
+        let o = parse_index(&index, chunks_end as usize, implied_nchunks(&h))?;
+        (o, index)
+    } else {
+        if tpos != hl as u64 {
+            return Err(corrupt(
+                Part::FrameTrailer,
+                tpos,
+                "an empty frame must have its trailer right after the header",
+            ));
+        }
+        (Vec::new(), Vec::new())
+    };
+    let n = offsets.len();
+    let entry = seal::take_internal(&mut vlmeta);
+    let fp = seal::read_fingerprint(&trailer);
+    let mut record = Vec::new();
+    if let Some((_, rpos)) = fp.filter(|&(_, p)| p != 0) {
+        if rpos.saturating_add(RECORD_LEN as u64) <= tpos {
+            record = Disk::read_vec(io, rpos, RECORD_LEN)?;
+        }
+    }
+    let checked = seal::check_seal(fp, &record, &index, entry.as_deref(), n, &h);
+    let sealed = checked.is_some();
+    let sums = checked.flatten();
+    if sealed
+        && !trust_record
+        && !record.is_empty()
+        && (&record[..8] != RECORD_MAGIC || record[8 + 16..8 + 69] != header[16..69])
+    {
+        return Err(corrupt(
+            Part::FrameHeader,
+            16,
+            "header does not match the last commit record (torn write)",
+        ));
+    }
+    // Chunk sizes: implied by a fixed chunksize, else read from each chunk header.
+    let chunks_end = hl as u64 + h.cbytes;
+    let mut sorted: Vec<u64> = offsets
+        .iter()
+        .filter_map(|o| match o {
+            ChunkOffset::Stored(x) => Some(*x),
+            ChunkOffset::Special(_) => None,
+        })
+        .collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut lens = Vec::with_capacity(n);
+    let mut spans = Vec::with_capacity(n);
+    for (i, o) in offsets.iter().enumerate() {
+        let (len, span) = match *o {
+            ChunkOffset::Special(_) => (h.implied_chunk_nbytes(i, n)?, 0),
+            ChunkOffset::Stored(off) => {
+                let pos = (hl as u64).saturating_add(off);
+                let next = sorted
+                    .iter()
+                    .find(|&&s| s > off)
+                    .map_or(chunks_end, |&s| hl as u64 + s);
+                if pos.saturating_add(16) > next || next > chunks_end {
+                    return Err(corrupt(
+                        Part::OffsetsIndex,
+                        chunks_end,
+                        format!("chunk {i} at offset {off}, outside the chunks section"),
+                    ));
+                }
+                let span = usize::try_from(next - pos).unwrap_or(usize::MAX);
+                let len = if h.chunksize > 0 {
+                    h.implied_chunk_nbytes(i, n)?
+                } else {
+                    let head = Disk::read_vec(io, pos, 16)?;
+                    usize::try_from(i32::from_le_bytes([head[4], head[5], head[6], head[7]]))
+                        .map_err(|_| corrupt(Part::FrameChunk, pos, "negative chunk nbytes"))?
+                };
+                (len, span)
+            }
+        };
+        lens.push(len);
+        spans.push(span);
+    }
+    let total: u64 = lens.iter().map(|&l| l as u64).sum();
+    if total != h.nbytes {
+        return Err(corrupt(
+            Part::FrameHeader,
+            30,
+            format!("nbytes {}, but the chunks hold {total}", h.nbytes),
+        ));
+    }
+    Ok(Loaded {
+        header: h,
+        metalayers,
+        vlmeta,
+        offsets,
+        lens,
+        spans,
+        sums,
+        sealed,
+    })
+}
+
+/// Rebuilds a torn header from the commit record of the trailer ending the file.
+fn recover(io: &dyn Backend, size: u64) -> Result<(Loaded, Vec<u8>)> {
+    let tl = read_trailer_len(io, size, frame::MIN_HEADER_LEN)?;
+    let trailer = Disk::read_vec(io, size - tl as u64, tl)?;
+    let (_, rpos) = seal::read_fingerprint(&trailer)
+        .filter(|&(_, p)| p != 0)
+        .ok_or_else(|| corrupt(Part::FrameTrailer, size, "no commit record"))?;
+    let record = Disk::read_vec(io, rpos, RECORD_LEN)?;
+    if &record[..8] != RECORD_MAGIC {
+        return Err(corrupt(Part::FrameTrailer, rpos, "bad commit record"));
+    }
+    let h = FrameHeader::parse(&record[8..])?;
+    if h.frame_len != size {
+        return Err(corrupt(Part::FrameTrailer, rpos, "commit record length"));
+    }
+    let loaded = load(io, h, size, true)?;
+    if !loaded.sealed {
+        return Err(corrupt(Part::FrameTrailer, size, "commit seal mismatch"));
+    }
+    Ok((loaded, record[8..].to_vec()))
+}
+
+impl SChunk {
+    /// Opens a contiguous frame file without reading its chunks: header, trailer and
+    /// offsets index are read now, chunks (their headers, block starts and only the
+    /// blocks a read needs) when read. With [`OpenOptions::write`], edits are written
+    /// to the file in place, crash-safely (see [`Backend`] and the module doc of
+    /// `schunk::disk`); buffered appends reach the file on [`SChunk::flush`] or drop.
+    ///
+    /// # Errors
+    /// `Io` for file errors; `Corrupt`/`Unsupported` for invalid frames.
+    pub fn open_file(path: impl AsRef<Path>, options: &OpenOptions) -> Result<SChunk> {
+        let b = FileBackend::open(path, options.write)?;
+        SChunk::open_backend(Arc::new(b), options)
+    }
+
+    /// Creates a `.b2frame` file holding an empty super-chunk (replacing any file
+    /// there) and returns it open for writing; checksums are written unless
+    /// `options.checksums` is off.
+    ///
+    /// # Errors
+    /// As [`SChunk::with_storage`]; `Io` for file errors.
+    pub fn create_file(
+        path: impl AsRef<Path>,
+        cparams: CParams,
+        dparams: DParams,
+        storage: &Storage,
+        options: &OpenOptions,
+    ) -> Result<SChunk> {
+        let b = FileBackend::create(path)?;
+        SChunk::create_backend(Arc::new(b), cparams, dparams, storage, options)
+    }
+
+    /// As [`SChunk::create_file`] on any [`Backend`].
+    ///
+    /// # Errors
+    /// As [`SChunk::create_file`].
+    pub fn create_backend(
+        io: Arc<dyn Backend>,
+        cparams: CParams,
+        dparams: DParams,
+        storage: &Storage,
+        options: &OpenOptions,
+    ) -> Result<SChunk> {
+        let mut sc = SChunk::with_storage(cparams, dparams, storage)?;
+        sc.checksums = options.checksums;
+        sc.verify = options.verify_checksums;
+        sc.disk = Some(Disk {
+            io,
+            writable: true,
+            sync: options.sync,
+            frame_len: 0,
+            header_len: 0,
+            poisoned: false,
+        });
+        sc.commit()?;
+        Ok(sc)
+    }
+
+    /// As [`SChunk::open_file`] on any [`Backend`].
+    ///
+    /// # Errors
+    /// As [`SChunk::open_file`].
+    pub fn open_backend(io: Arc<dyn Backend>, options: &OpenOptions) -> Result<SChunk> {
+        let size = io.size()?;
+        let first = Disk::read_vec(
+            &*io,
+            0,
+            usize::try_from(size.min(frame::METALAYERS_OFFSET as u64)).unwrap_or(0),
+        )?;
+        let (loaded, repair) =
+            match FrameHeader::parse(&first).and_then(|h| load(&*io, h, size, false)) {
+                Ok(l) => (l, None),
+                Err(e) => match recover(&*io, size) {
+                    Ok((l, fixed)) => (l, Some(fixed)),
+                    Err(_) => return Err(e),
+                },
+            };
+        let Loaded {
+            header,
+            metalayers,
+            vlmeta,
+            offsets,
+            lens,
+            spans,
+            sums,
+            sealed,
+        } = loaded;
+        let hl = header.header_len;
+        let frame_len = header.frame_len;
+        let mut sc = SChunk::from_header(header.clone(), metalayers, vlmeta, false)?;
+        for (i, o) in offsets.iter().enumerate() {
+            let slot = match *o {
+                ChunkOffset::Special(kind) => Slot::Mem(special(&header, i, offsets.len(), kind)?),
+                ChunkOffset::Stored(off) => Slot::Disk {
+                    pos: hl as u64 + off,
+                    len: spans[i],
+                    sum: sums.as_ref().map_or(0, |s| s[i]),
+                },
+            };
+            sc.push_slot(slot, lens[i]);
+        }
+        // Chunks already in a frame we did not seal have no checksums to carry
+        // over: keep such a frame without them (an empty one may start).
+        sc.checksums = if sealed {
+            sums.is_some()
+        } else {
+            options.checksums && offsets.is_empty()
+        };
+        sc.verify = options.verify_checksums;
+        sc.disk = Some(Disk {
+            io,
+            writable: options.write,
+            sync: options.sync,
+            frame_len,
+            header_len: hl,
+            poisoned: false,
+        });
+        if let (Some(fixed), true) = (repair, options.write) {
+            let d = sc
+                .disk
+                .as_mut()
+                .ok_or_else(|| Error::invalid("file", "missing"))?;
+            let r =
+                d.io.write_all_at(&fixed[16..69], 16)
+                    .and_then(|()| d.io.sync());
+            if r.is_err() {
+                d.poisoned = true;
+            }
+            r?;
+        }
+        Ok(sc)
+    }
+
+    /// Writes every edit not yet in the file (no-op without a writable file).
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        let Some(d) = self.disk.as_ref().filter(|d| d.writable) else {
+            return Ok(());
+        };
+        check_writable(&self.disk)?;
+        let result = if self.stored_nbytes() == 0 || d.frame_len == 0 {
+            self.commit_replace()
+        } else {
+            self.commit_append()
+        };
+        if result.is_err() {
+            if let Some(d) = self.disk.as_mut() {
+                d.poisoned = true;
+            }
+        }
+        result
+    }
+
+    /// Rewrites the whole file atomically (empty frames, first write).
+    fn commit_replace(&mut self) -> Result<()> {
+        // Bring every chunk into memory: the old file goes away.
+        for i in 0..self.chunks.len() {
+            if matches!(self.chunks[i], Slot::Disk { .. }) {
+                let c = self.load(i)?.into_owned();
+                self.chunks[i] = Slot::Mem(c);
+            }
+        }
+        let (chunks, lens) = {
+            let refs: Vec<&[u8]> = self
+                .chunks
+                .iter()
+                .map(|s| match s {
+                    Slot::Mem(c) => c.as_slice(),
+                    Slot::Disk { .. } => &[],
+                })
+                .collect();
+            let lens: Vec<usize> = (0..self.chunks.len()).map(|i| self.chunk_len(i)).collect();
+            (refs, lens)
+        };
+        let t = self.frame_template(&lens);
+        let bytes = if self.checksums {
+            seal::write_sealed_cframe(&t, &self.metalayers, &chunks, &self.vlmeta)?
+        } else {
+            crate::frame::cframe::write(&t, &self.metalayers, &chunks, &self.vlmeta)?
+        };
+        let h = FrameHeader::parse(&bytes)?;
+        let d = self
+            .disk
+            .as_mut()
+            .ok_or_else(|| Error::invalid("file", "missing"))?;
+        d.io.replace(&bytes)?;
+        d.frame_len = h.frame_len;
+        d.header_len = h.header_len;
+        Ok(())
+    }
+
+    /// Appends a commit after the current frame end, then patches the header.
+    fn commit_append(&mut self) -> Result<()> {
+        let (base, hl) = match self.disk.as_ref() {
+            Some(d) => (d.frame_len, d.header_len),
+            None => return Ok(()),
+        };
+        let n = self.chunks.len();
+        let lens: Vec<usize> = (0..n).map(|i| self.chunk_len(i)).collect();
+        let mut h = self.frame_template(&lens);
+        h.frame_type &= 0xf0;
+        let mut region = vec![0u8; RECORD_LEN];
+        let mut offsets = Vec::with_capacity(n);
+        let mut sums = Vec::with_capacity(n);
+        let mut placed: Vec<(usize, u64, usize, u64)> = Vec::new();
+        let chunk_ts = if h.typesize > 255 { 1 } else { h.typesize };
+        let mut all_vl = n > 0;
+        for (i, slot) in self.chunks.iter().enumerate() {
+            match slot {
+                Slot::Disk { pos, sum, .. } => {
+                    all_vl = false;
+                    offsets.push((pos - hl as u64) as i64);
+                    sums.push(*sum);
+                }
+                Slot::Mem(c) => {
+                    let ch = ChunkHeader::parse(c)?;
+                    all_vl &= ch.is_vl_blocks();
+                    let special = match ch.special() {
+                        Some(
+                            k @ (SpecialValue::Zeros | SpecialValue::Nan | SpecialValue::Uninit),
+                        ) if h.chunksize > 0
+                            && ch.nbytes % h.typesize == 0
+                            && ch.typesize == chunk_ts =>
+                        {
+                            Some(k)
+                        }
+                        _ => None,
+                    };
+                    if let Some(k) = special {
+                        offsets.push(ChunkOffset::Special(k).to_raw());
+                        sums.push(0);
+                    } else {
+                        let pos = base + region.len() as u64;
+                        let c = &c[..ch.cbytes];
+                        let sum = seal::hash(c);
+                        offsets.push((pos - hl as u64) as i64);
+                        sums.push(sum);
+                        placed.push((i, pos, c.len(), sum));
+                        region.extend_from_slice(c);
+                    }
+                }
+            }
+        }
+        h.general_flags = match (h.chunksize == 0, all_vl) {
+            (false, false) => 0x12,
+            (true, false) => 0x53,
+            (false, true) => 0x93,
+            (true, true) => 0xd3,
+        };
+        let section_end = base + region.len() as u64;
+        h.cbytes = section_end - hl as u64;
+        h.nbytes = self.stored_nbytes() as u64;
+        h.header_len = hl;
+        let index = frame::write_index(&offsets)?;
+        let mut vl = self.vlmeta.clone();
+        if self.checksums {
+            vl.push((seal::CHECKSUMS.to_owned(), seal::sums_chunk(&sums)?));
+        }
+        h.has_vlmeta = !vl.is_empty();
+        let trailer_len = frame::write_trailer(&vl, &[0; frame::FINGERPRINT_LEN])?.len();
+        h.frame_len = section_end + index.len() as u64 + trailer_len as u64;
+        let record = seal::record(&h);
+        region[..RECORD_LEN].copy_from_slice(&record);
+        let sealed_sums: &[u64] = if self.checksums { &sums } else { &[] };
+        let s = seal::seal(&record, &index, sealed_sums, h.nbytes, h.cbytes);
+        let trailer = frame::write_trailer(&vl, &seal::fingerprint(s, base))?;
+        region.extend_from_slice(&index);
+        region.extend_from_slice(&trailer);
+        let fixed = frame::fixed_header_bytes(&h);
+        let d = self
+            .disk
+            .as_mut()
+            .ok_or_else(|| Error::invalid("file", "missing"))?;
+        d.io.write_all_at(&region, base)?;
+        if d.io.size()? > h.frame_len {
+            d.io.truncate(h.frame_len)?;
+        }
+        if d.sync {
+            d.io.sync()?;
+        }
+        d.io.write_all_at(&fixed[16..69], 16)?;
+        if d.sync {
+            d.io.sync()?;
+        }
+        d.frame_len = h.frame_len;
+        for (i, pos, len, sum) in placed {
+            self.chunks[i] = Slot::Disk { pos, len, sum };
+        }
+        Ok(())
+    }
+}
+
+/// The 32-byte chunk standing for special offset `i`.
+fn special(h: &FrameHeader, i: usize, n: usize, kind: SpecialValue) -> Result<Vec<u8>> {
+    let nbytes = h.implied_chunk_nbytes(i, n)?;
+    crate::chunk::special(kind, nbytes, h.typesize, None).map_err(|e| {
+        Error::corrupt(
+            Part::OffsetsIndex,
+            i,
+            format!("cannot synthesise special chunk {i}: {e}"),
+        )
+    })
+}
