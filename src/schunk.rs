@@ -30,9 +30,11 @@
 mod disk;
 mod edit;
 mod seal;
+mod shared;
 
 pub use disk::{Backend, FileBackend, OpenOptions};
 pub use edit::Chunks;
+pub use shared::SharedBytes;
 
 use std::borrow::Cow;
 use std::fmt;
