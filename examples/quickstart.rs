@@ -14,8 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = std::env::temp_dir().join("b2frame-quickstart");
     std::fs::create_dir_all(&out_dir)?;
     println!(
-        "{:<12} {:<8} {:>9} {:>9} {:>7} {:>10} {:>10}",
-        "column", "codec", "raw KiB", "packed", "ratio", "write ms", "slice µs"
+        "{:<12} {:<18} {:>9} {:>9} {:>7} {:>10} {:>10}",
+        "column", "codec+filter", "raw KiB", "packed", "ratio", "write ms", "slice µs"
     );
     for column in ["time_hour", "distance"] {
         let raw = std::fs::read(root.join(format!("flights_{column}.i64")))?;
@@ -37,7 +37,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &Storage::default().with_chunksize(256 * 1024),
             )?;
             sc.append(&raw)?;
-            let path = out_dir.join(format!("{column}.{}.b2frame", codec.name()));
+            let path = out_dir.join(format!(
+                "{column}.{}-{}.b2frame",
+                codec.name(),
+                filter.name()
+            ));
             sc.save(&path)?;
             let write_ms = t.elapsed().as_secs_f64() * 1e3;
             let opened = SChunk::open(&path)?;
@@ -47,15 +51,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let slice_us = t.elapsed().as_secs_f64() * 1e6;
             assert_eq!(slice, raw[start * 8..(start + 1000) * 8]);
             println!(
-                "{column:<12} {:<8} {:>9} {:>9} {:>7.1} {write_ms:>10.2} {slice_us:>10.1}",
-                codec.name(),
+                "{column:<12} {:<18} {:>9} {:>9} {:>7.1} {write_ms:>10.2} {slice_us:>10.1}",
+                format!("{}+{}", codec.name(), filter.name()),
                 raw.len() / 1024,
                 opened.cbytes(),
                 raw.len() as f64 / opened.cbytes() as f64
             );
         }
     }
-    let example = out_dir.join("time_hour.zstd.b2frame");
+    let example = out_dir.join("time_hour.zstd-shuffle.b2frame");
     println!("\nOpen with python-blosc2:\n  python -c \"import blosc2, numpy as np; s = blosc2.open('{}'); print(np.frombuffer(s[:5], '<i8'))\"", example.display());
     Ok(())
 }
