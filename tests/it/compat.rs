@@ -121,3 +121,30 @@ fn unknown_codecs_and_filters_are_named() {
         "{err}"
     );
 }
+
+#[test]
+fn split_blocks_that_are_not_whole_items_are_rounded_down() {
+    // C keeps a user blocksize of 102 bytes for typesize 4 with ALWAYS_SPLIT, writes
+    // streams of 25 bytes (losing 2 bytes per block) and then cannot decode its own
+    // chunk. b2frame splits only whole items: blocks of 100 bytes.
+    let src: Vec<u8> = (0..5000u32).flat_map(u32::to_le_bytes).collect();
+    let cp = CParams::default()
+        .with_codec(Codec::Lz4)
+        .with_typesize(4)
+        .with_blocksize(102)
+        .with_splitmode(b2frame::SplitMode::Always);
+    let c = chunk::compress(&cp, &src).expect("compress");
+    let h = ChunkHeader::parse(&c).expect("header");
+    assert_eq!(h.blocksize, 100);
+    assert_eq!(
+        chunk::decompress(&c, &DParams::default()).expect("decode"),
+        src
+    );
+    // Without splitting, C's unrounded blocksize is valid and kept.
+    let c = chunk::compress(&cp.with_splitmode(b2frame::SplitMode::Never), &src).expect("compress");
+    assert_eq!(ChunkHeader::parse(&c).expect("header").blocksize, 102);
+    assert_eq!(
+        chunk::decompress(&c, &DParams::default()).expect("decode"),
+        src
+    );
+}
