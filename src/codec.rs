@@ -93,6 +93,18 @@ pub(crate) fn format_of(codec_id: u8) -> u8 {
     }
 }
 
+/// Decompresses a Zstd stream compressed with `dict` (chunks written with `use_dict`).
+pub(crate) fn zstd_decompress_with_dict(
+    dict: &[u8],
+    src: &[u8],
+    dst: &mut [u8],
+) -> Result<usize, &'static str> {
+    let mut d =
+        zstd::bulk::Decompressor::with_dictionary(dict).map_err(|_| "invalid zstd dictionary")?;
+    d.decompress_to_buffer(src, dst)
+        .map_err(|_| "malformed zstd stream")
+}
+
 fn zstd_compress(level: i32, src: &[u8], dst: &mut [u8]) -> usize {
     ZSTD_CCTX.with(|cell| {
         let mut slot = cell.borrow_mut();

@@ -25,6 +25,8 @@ pub(crate) struct Decoder<'a> {
     has_delta: bool,
     format: u8,
     bstarts_end: usize,
+    /// The dictionary (byte range in the chunk) of a `use_dict` chunk.
+    dict: Option<Range<usize>>,
 }
 
 fn corrupt(part: Part, offset: usize, detail: impl Into<String>) -> Error {
@@ -80,6 +82,7 @@ impl<'a> Decoder<'a> {
             has_delta,
             format,
             bstarts_end: 0,
+            dict: None,
         };
         d.check_layout()?;
         Ok(d)
@@ -114,10 +117,22 @@ impl<'a> Decoder<'a> {
                     format!("dictionary size {dsize}, expected 1..=32768"),
                 ));
             }
-            return Err(Error::unsupported(
-                "chunk",
-                "chunks compressed with a dictionary (use_dict)",
-            ));
+            let dict = end + 4..end + 4 + dsize as usize;
+            if dict.end > self.h.cbytes {
+                return Err(corrupt(
+                    Part::BlockStarts,
+                    end,
+                    format!("dictionary of {dsize} bytes past cbytes {}", self.h.cbytes),
+                ));
+            }
+            if self.format != codec::FORMAT_ZSTD {
+                return Err(Error::unsupported(
+                    "chunk",
+                    "LZ4/LZ4HC chunks compressed with a dictionary (use_dict)",
+                ));
+            }
+            data_start = dict.end;
+            self.dict = Some(dict);
         }
         if self.h.is_vl_blocks() {
             data_start = end;
@@ -415,7 +430,15 @@ impl<'a> Decoder<'a> {
             if csize == neblock {
                 stream_out.copy_from_slice(payload);
             } else {
-                let n = codec::decompress_stream(self.format, payload, stream_out)
+                let decoded = match &self.dict {
+                    Some(d) => codec::zstd_decompress_with_dict(
+                        &self.chunk[d.clone()],
+                        payload,
+                        stream_out,
+                    ),
+                    None => codec::decompress_stream(self.format, payload, stream_out),
+                };
+                let n = decoded
                     .map_err(|e| corrupt(Part::Block, pos, format!("block {b} stream {j}: {e}")))?;
                 if n != neblock {
                     return Err(corrupt(

@@ -311,3 +311,53 @@ sys.stdout.buffer.write(out)
     }
     assert_eq!(n, 6);
 }
+
+#[test]
+fn oracle_zstd_dictionary_chunks_decode_and_lz4_ones_are_named() {
+    let Some(py) = oracle() else { return };
+    let script = r#"
+import sys, blosc2, numpy as np
+out = bytearray()
+for ts, arr in [(8, np.arange(200_000, dtype=np.int64) * 7 // 3), (4, (np.arange(300_000) % 977).astype(np.int32)), (1, np.frombuffer(b"the quick brown fox " * 40_000, dtype=np.uint8))]:
+    raw = arr.tobytes()
+    for codec in [blosc2.Codec.ZSTD, blosc2.Codec.LZ4]:
+        c = blosc2.compress2(raw, typesize=ts, codec=codec, clevel=5, use_dict=True, nthreads=1)
+        out += len(raw).to_bytes(4, "little") + raw + len(c).to_bytes(4, "little") + c
+sys.stdout.buffer.write(out)
+"#;
+    let blob = run_python(&py, script, &[]);
+    let (mut at, mut zstd, mut lz4) = (0, 0, 0);
+    while at < blob.len() {
+        let rl = u32::from_le_bytes(blob[at..at + 4].try_into().expect("4")) as usize;
+        let raw = &blob[at + 4..at + 4 + rl];
+        at += 4 + rl;
+        let cl = u32::from_le_bytes(blob[at..at + 4].try_into().expect("4")) as usize;
+        let c = &blob[at + 4..at + 4 + cl];
+        at += 4 + cl;
+        let h = ChunkHeader::parse(c).expect("header");
+        assert!(h.has_dict(), "python wrote a dictionary");
+        match h.codec_id {
+            5 => {
+                let back = chunk::decompress(c, &DParams::default()).expect("zstd dict chunk");
+                assert_bytes_eq(&back, raw, "zstd dictionary chunk");
+                let mut part = vec![0u8; 64];
+                let n = chunk::decompress_items_into(c, 100..108, &mut part).expect("items");
+                let ts = h.typesize;
+                assert_bytes_eq(
+                    &part[..n],
+                    &raw[100 * ts..108 * ts],
+                    "zstd dictionary chunk items",
+                );
+                zstd += 1;
+            }
+            _ => {
+                let Err(err) = chunk::decompress(c, &DParams::default()) else {
+                    panic!("lz4 dict decoded")
+                };
+                assert!(err.to_string().contains("dictionary"), "{err}");
+                lz4 += 1;
+            }
+        }
+    }
+    assert_eq!((zstd, lz4), (3, 3));
+}
