@@ -240,22 +240,49 @@ pub fn write(
     chunks: &[&[u8]],
     vlmeta: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>> {
+    let l = layout(template, chunks)?;
+    write_frame(&l.header, metalayers, &l.section, &l.offsets, vlmeta)
+}
+
+/// A contiguous frame's parts before serialisation.
+pub(crate) struct Layout {
+    /// The header with sizes and flags filled in.
+    pub(crate) header: FrameHeader,
+    /// The raw index entries.
+    pub(crate) offsets: Vec<i64>,
+    /// The chunks section: the stored chunks back to back.
+    pub(crate) section: Vec<u8>,
+    /// For each stored chunk, its position in `chunks` and its bytes' range in `section`.
+    pub(crate) stored: Vec<(usize, std::ops::Range<usize>)>,
+}
+
+/// Plans a contiguous frame of `chunks` (special ones become special offsets) and
+/// lays the stored chunks out back to back (shared by [`write`] and the sealed writer).
+pub(crate) fn layout(template: &FrameHeader, chunks: &[&[u8]]) -> Result<Layout> {
     let mut pos: u64 = 0;
     let mut h0 = template.clone();
     h0.frame_type = template.frame_type & 0xf0;
-    let (h, offsets, stored) = plan(&h0, chunks, |_, c| {
+    let (header, offsets, stored_idx) = plan(&h0, chunks, |_, c| {
         let at = pos as i64;
         pos = pos.saturating_add(c.len() as u64);
         at
     })?;
-    let mut section = Vec::with_capacity(usize::try_from(h.cbytes).unwrap_or(0));
-    for i in stored {
+    let mut section = Vec::with_capacity(usize::try_from(header.cbytes).unwrap_or(0));
+    let mut stored = Vec::with_capacity(stored_idx.len());
+    for i in stored_idx {
         if let Some(c) = chunks.get(i) {
             let ch = ChunkHeader::parse(c)?;
+            let start = section.len();
             section.extend_from_slice(c.get(..ch.cbytes).unwrap_or(c));
+            stored.push((i, start..section.len()));
         }
     }
-    write_frame(&h, metalayers, &section, &offsets, vlmeta)
+    Ok(Layout {
+        header,
+        offsets,
+        section,
+        stored,
+    })
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@
 
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
+use crate::chunk;
 use crate::chunk::params::{CParams, DParams, Filter};
-use crate::chunk::{self, ChunkHeader};
 use crate::error::{Error, Part, Result};
 use crate::frame::{
-    self, plan, trailer_len, write_frame_parts, write_index, ChunkOffset, Frame, FrameHeader,
+    self, trailer_len, write_frame_parts, write_index, ChunkOffset, Frame, FrameHeader,
     FINGERPRINT_LEN, METALAYERS_OFFSET,
 };
 use crate::msgpack::Value;
@@ -206,21 +206,15 @@ pub(crate) fn write_sealed_cframe(
     chunks: &[&[u8]],
     vlmeta: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>> {
-    let mut pos: u64 = 0;
-    let mut h0 = template.clone();
-    h0.frame_type = template.frame_type & 0xf0;
-    let (h, offsets, stored) = plan(&h0, chunks, |_, c| {
-        let at = pos as i64;
-        pos += c.len() as u64;
-        at
-    })?;
-    let mut section = Vec::with_capacity(usize::try_from(h.cbytes).unwrap_or(0));
+    let frame::cframe::Layout {
+        header: h,
+        offsets,
+        section,
+        stored,
+    } = frame::cframe::layout(template, chunks)?;
     let mut sums = vec![0u64; chunks.len()];
-    for i in stored {
-        let c = chunks[i];
-        let c = &c[..ChunkHeader::parse(c)?.cbytes];
-        sums[i] = hash(c);
-        section.extend_from_slice(c);
+    for (i, range) in stored {
+        sums[i] = hash(&section[range]);
     }
     let index = write_index(&offsets)?;
     let mut vl = vlmeta.to_vec();
