@@ -33,6 +33,8 @@ pub(crate) mod filter;
 pub mod frame;
 pub(crate) mod msgpack;
 pub mod npy;
+#[cfg(feature = "polars")]
+pub mod polars;
 pub mod schunk;
 pub mod store;
 pub mod tensor;

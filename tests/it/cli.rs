@@ -326,3 +326,50 @@ fn cli_npy_to_b2nd_append_and_item_bench() {
         );
     }
 }
+
+#[cfg(feature = "polars")]
+#[test]
+fn cli_sql_over_a_converted_dataset_in_every_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let csv = dir.path().join("in.csv");
+    std::fs::write(&csv, "carrier,delay\nUA,10\nAA,-2\nUA,4\nDL,\nAA,6\n").expect("write");
+    let ds = dir.path().join("ds");
+    let ds = ds.to_str().expect("utf8");
+    run_ok(b2frame().args(["convert", "--quiet", csv.to_str().expect("utf8"), ds]));
+    let query = "SELECT carrier, SUM(delay) AS total FROM t GROUP BY carrier ORDER BY carrier";
+    let table = format!("t={ds}");
+    let out = run_ok(b2frame().args(["sql", query, "--table", &table, "--format", "csv"]));
+    assert_eq!(out, "carrier,total\nAA,4\nDL,\nUA,14\n");
+    let out = run_ok(b2frame().args(["sql", query, "--table", &table, "--format", "json"]));
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v[2]["carrier"], "UA");
+    assert_eq!(v[2]["total"], 14);
+    assert_eq!(v[1]["total"], Value::Null);
+    let out = run_ok(b2frame().args(["sql", query, "--table", &table]));
+    assert!(out.contains("UA") && out.contains("14"), "{out}");
+
+    // NDJSON round trip through the dataset.
+    let nd = dir.path().join("back.ndjson");
+    run_ok(b2frame().args(["convert", "--quiet", ds, nd.to_str().expect("utf8")]));
+    let text = std::fs::read_to_string(&nd).expect("read");
+    assert_eq!(text.lines().count(), 5);
+    assert!(
+        text.starts_with("{\"carrier\":\"UA\",\"delay\":10}"),
+        "{text}"
+    );
+
+    // Bad input names what was wrong.
+    for (args, needle) in [
+        (vec!["sql", query, "--table", "t"], "NAME=DATASET"),
+        (
+            vec!["sql", query, "--table", "t=/nonexistent/ds"],
+            "t=/nonexistent/ds",
+        ),
+        (vec!["sql", "SELEC nonsense", "--table", &table], "query"),
+    ] {
+        let out = b2frame().args(&args).output().expect("run");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

@@ -11,6 +11,8 @@ mod frame;
 mod golden;
 mod oracle_blosc1;
 mod oracle_chunk;
+#[cfg(feature = "polars")]
+mod polars_io;
 mod roundtrip;
 mod schunk_edit;
 mod store;

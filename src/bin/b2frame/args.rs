@@ -55,7 +55,7 @@ pub enum Command {
         /// Input frame, or a dataset (a directory holding `_manifest`, or a store URL).
         input: PathBuf,
     },
-    /// Convert between .parquet, .csv, .arrow/.ipc/.feather files and datasets
+    /// Convert between .parquet, .csv, .ndjson/.jsonl, .arrow/.ipc/.feather files and datasets
     /// (a directory or a store URL such as s3://bucket/prefix).
     Convert {
         /// Add IN's rows to the existing dataset OUT (schemas must match).
@@ -71,6 +71,21 @@ pub enum Command {
         input: String,
         /// Output file or dataset.
         output: String,
+    },
+    /// Run a Polars SQL query over datasets (needs the `polars` cargo feature).
+    Sql {
+        /// The query, e.g. `SELECT carrier, AVG(dep_delay) FROM flights GROUP BY carrier`.
+        query: String,
+        /// A table the query names: `NAME=DATASET` (a directory, store URL or
+        /// `.b2frame` column); repeat for more tables.
+        #[arg(long = "table", value_name = "NAME=DATASET", required = true)]
+        tables: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: SqlFormat,
+        /// Object-store option `KEY=VALUE` for store URLs (e.g. `aws_endpoint=…`).
+        #[arg(long = "storage-option", value_name = "KEY=VALUE")]
+        storage_options: Vec<String>,
     },
     /// Benchmark compression and decompression of a raw file in memory.
     Bench {
@@ -90,6 +105,17 @@ pub enum Command {
         /// Raw input file.
         raw: PathBuf,
     },
+}
+
+/// Output formats of `sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqlFormat {
+    /// An aligned text table (at most `POLARS_FMT_MAX_ROWS` rows, default 50).
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array of row objects.
+    Json,
 }
 
 /// Codec names on the command line.

@@ -1,4 +1,4 @@
-//! `b2frame convert IN OUT` between Parquet, CSV and Arrow IPC files and
+//! `b2frame convert IN OUT` between Parquet, CSV, NDJSON and Arrow IPC files and
 //! datasets (directories or store URLs), and `b2frame info DATASET`.
 
 use std::fs::File;
@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 enum Kind {
     Parquet,
     Csv,
+    Ndjson,
     Ipc,
     Dataset,
 }
@@ -30,6 +31,7 @@ fn kind(loc: &str) -> Kind {
     match ext {
         "parquet" | "pq" => Kind::Parquet,
         "csv" => Kind::Csv,
+        "ndjson" | "jsonl" | "json" => Kind::Ndjson,
         "arrow" | "ipc" | "feather" | "arrows" => Kind::Ipc,
         _ => Kind::Dataset,
     }
@@ -86,6 +88,17 @@ fn source(input: &str) -> Result<(Box<dyn RecordBatchReader + Send>, Option<u64>
                 .map_err(|e| other(input, e))?;
             Ok((Box::new(r), None))
         }
+        Kind::Ndjson => {
+            let mut f = std::io::BufReader::new(open_file(input)?);
+            let (schema, _) =
+                arrow_json::reader::infer_json_schema_from_seekable(&mut f, Some(100_000))
+                    .map_err(|e| other(input, e))?;
+            let r = arrow_json::ReaderBuilder::new(Arc::new(schema))
+                .with_batch_size(65536)
+                .build(f)
+                .map_err(|e| other(input, e))?;
+            Ok((Box::new(r), None))
+        }
         Kind::Ipc => {
             if let Ok(r) = arrow_ipc::reader::FileReader::try_new(open_file(input)?, None) {
                 return Ok((Box::new(r), None));
@@ -106,6 +119,7 @@ fn source(input: &str) -> Result<(Box<dyn RecordBatchReader + Send>, Option<u64>
 enum Sink {
     Parquet(parquet::arrow::ArrowWriter<File>),
     Csv(arrow_csv::Writer<File>),
+    Ndjson(arrow_json::LineDelimitedWriter<File>),
     Ipc(arrow_ipc::writer::FileWriter<File>),
     Dataset(Box<DatasetWriter>),
 }
@@ -139,6 +153,9 @@ impl Sink {
                 )
             }
             Kind::Csv => Sink::Csv(arrow_csv::Writer::new(create_file(output)?)),
+            Kind::Ndjson => {
+                Sink::Ndjson(arrow_json::LineDelimitedWriter::new(create_file(output)?))
+            }
             Kind::Ipc => Sink::Ipc(arrow_ipc::writer::FileWriter::try_new(
                 create_file(output)?,
                 schema,
@@ -161,6 +178,7 @@ impl Sink {
         match self {
             Sink::Parquet(w) => w.write(b).map_err(|e| other("parquet", e)),
             Sink::Csv(w) => Ok(w.write(b)?),
+            Sink::Ndjson(w) => Ok(w.write(b)?),
             Sink::Ipc(w) => Ok(w.write(b)?),
             Sink::Dataset(w) => w.write(b),
         }
@@ -174,6 +192,10 @@ impl Sink {
                 Ok(None)
             }
             Sink::Csv(_) => Ok(None),
+            Sink::Ndjson(mut w) => {
+                w.finish()?;
+                Ok(None)
+            }
             Sink::Ipc(mut w) => {
                 w.finish()?;
                 Ok(None)

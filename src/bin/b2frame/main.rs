@@ -5,6 +5,7 @@ mod array_cmd;
 mod bench;
 mod convert;
 mod frame_cmd;
+mod sql_cmd;
 
 use std::process::ExitCode;
 
@@ -88,6 +89,12 @@ fn run(cli: Cli) -> b2frame::Result<()> {
             input,
             output,
         } => convert::convert(&input, &output, append, fragment_rows, quiet),
+        Command::Sql {
+            query,
+            tables,
+            format,
+            storage_options,
+        } => sql_cmd::run(&query, &tables, format, &storage_options),
         Command::Info { json, input } if convert::is_dataset(&input.to_string_lossy()) => {
             let v = convert::info(&input.to_string_lossy())?;
             if json {
