@@ -32,6 +32,7 @@
 //! ```
 
 mod decode;
+mod dict;
 mod encode;
 mod stats;
 
@@ -48,7 +49,9 @@ use crate::schunk::SChunk;
 
 pub(crate) use decode::check_empty as check_empty_source;
 pub use decode::{decode, BufferSource};
+pub(crate) use encode::encode_parts;
 pub use encode::{encode, EncodedBuffer};
+pub(crate) use stats::zone_stats_parts;
 pub use stats::{zone_stats, CmpOp, Predicate, StatValue, ZoneStats};
 
 /// What a stored buffer holds, named as the Arrow columnar format names it.
@@ -95,6 +98,18 @@ pub struct BufferMeta {
     /// Size of the frame file (0 until written).
     #[serde(default)]
     pub frame_len: u64,
+    /// Uncompressed bytes per chunk of the frame (0: not recorded; readers then
+    /// read the frame's footer).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub chunksize: u64,
+    /// Where the chunks lie in the frame: chunk `i` is bytes
+    /// `chunk_offsets[i]..chunk_offsets[i + 1]` (empty: not recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunk_offsets: Vec<u64>,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl BufferMeta {
@@ -121,6 +136,22 @@ pub struct ArrayNode {
     /// The child arrays.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<ArrayNode>,
+    /// How the values are stored when not as the type's own buffers (`None`: as
+    /// the Arrow buffers of the type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
+}
+
+/// How an array's values are stored instead of the Arrow buffers of its type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Dictionary encoding of a string or binary array: the `values` buffer holds
+    /// one key per row (unsigned, 1, 2 or 4 bytes: `typesize`), child 0 the
+    /// distinct values (an array of the same type). Reads decode the keys of the
+    /// rows asked and gather the values, so they return the column's own type.
+    Dictionary,
 }
 
 impl ArrayNode {
@@ -161,11 +192,22 @@ pub struct Compression {
     pub filters: Vec<Filter>,
     /// Block size in bytes (0 = automatic).
     pub blocksize: usize,
-    /// For buffers wider than one byte: compress the first chunk with shuffle,
-    /// bitshuffle and shuffle + bytedelta, and keep the smallest for the buffer
-    /// (`filters` is then ignored).
+    /// Try candidate filter pipelines on a 64 KiB sample of the buffer's first
+    /// chunk and keep the smallest for the whole buffer (`filters` is then
+    /// ignored): for buffers wider than one byte shuffle, bitshuffle and shuffle +
+    /// bytedelta (bytedelta, slower to decode, only when it saves 5%), for one-byte
+    /// buffers none and bitshuffle. With [`Codec::Zstd`], the buffer then uses
+    /// LZ4 (clevel 9) instead when that makes the sample at most 10% larger: LZ4
+    /// decodes about three times faster.
     pub tune_filters: bool,
 }
+
+/// Default block size of fixed-width buffers (values, offsets, keys): a
+/// 1,000-row slice decodes one or two such blocks.
+pub const DEFAULT_BLOCKSIZE: usize = 64 << 10;
+/// Default block size of variable-size bytes (strings, binary): text
+/// compresses much better in larger blocks.
+pub const DEFAULT_BYTES_BLOCKSIZE: usize = 256 << 10;
 
 impl Compression {
     /// A compression with `codec`, `clevel` and `filters`, automatic block size.
@@ -180,21 +222,35 @@ impl Compression {
     }
 
     /// The default for a buffer of an array of type `dt` (see `docs/FORMAT.md`):
-    /// ZSTD clevel 3; for buffers wider than one byte the best of shuffle,
-    /// bitshuffle and shuffle + bytedelta on the first chunk; no filter for bitmaps
-    /// and variable-size bytes.
-    pub fn default_for(_dt: &DataType, role: BufferRole, typesize: usize) -> Self {
-        let mut c = Compression::new(Codec::Zstd, 3, [Filter::Shuffle]);
-        if role == BufferRole::Validity || typesize <= 1 {
+    /// ZSTD clevel 1 (zstd level 1); validity and boolean bitmaps unfiltered in
+    /// automatic blocks; other buffers with the filters (and maybe LZ4) that
+    /// [`Compression::tune_filters`] picks, in blocks of [`DEFAULT_BLOCKSIZE`]
+    /// ([`DEFAULT_BYTES_BLOCKSIZE`] for variable-size bytes).
+    pub fn default_for(dt: &DataType, role: BufferRole, typesize: usize) -> Self {
+        let mut c = Compression::new(Codec::Zstd, 1, [Filter::Shuffle]);
+        if role == BufferRole::Validity || matches!(dt, DataType::Boolean) {
             c.filters.clear();
+            return c;
+        }
+        c.tune_filters = true;
+        let fixed = dt.primitive_width().is_some() || matches!(dt, DataType::FixedSizeBinary(_));
+        c.blocksize = if typesize <= 1 && !fixed {
+            DEFAULT_BYTES_BLOCKSIZE
         } else {
-            c.tune_filters = true;
+            DEFAULT_BLOCKSIZE
+        };
+        if typesize <= 1 {
+            c.filters.clear();
         }
         c
     }
 
-    /// The filter pipelines [`Compression::tune_filters`] tries.
-    pub(crate) fn candidates(&self) -> Vec<Vec<Filter>> {
+    /// The filter pipelines [`Compression::tune_filters`] tries for items of
+    /// `typesize` bytes, the ones slower to decode last.
+    pub(crate) fn candidates(&self, typesize: usize) -> Vec<Vec<Filter>> {
+        if typesize <= 1 {
+            return vec![vec![], vec![Filter::BitShuffle]];
+        }
         vec![
             vec![Filter::Shuffle],
             vec![Filter::BitShuffle],
@@ -223,6 +279,15 @@ impl Compression {
     }
 }
 
+/// Bytes of a buffer's first chunk that [`Compression::tune_filters`] compresses
+/// with each candidate.
+pub(crate) const TUNE_SAMPLE: usize = 64 << 10;
+/// Shuffle + bytedelta (slower to decode) is kept only when it makes the sample
+/// this much smaller than the best other pipeline.
+pub(crate) const BYTEDELTA_GAIN: f64 = 0.95;
+/// LZ4 replaces ZSTD when it makes the sample at most this much larger.
+pub(crate) const LZ4_MARGIN: f64 = 0.10;
+
 /// Options for encoding arrays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodeOptions {
@@ -234,7 +299,16 @@ pub struct EncodeOptions {
     /// Compression of the values (and views) buffers of top-level columns, by
     /// column name, overriding [`Compression::default_for`].
     pub columns: HashMap<String, Compression>,
+    /// Dictionary-encode string and binary arrays (`Utf8`, `LargeUtf8`,
+    /// `Binary`, `LargeBinary`) that have at most one distinct value per
+    /// [`DICTIONARY_MIN_ROWS_PER_VALUE`] rows (see [`Encoding::Dictionary`]).
+    /// Reads return the column's own type either way. Default: on.
+    pub dictionary: bool,
 }
+
+/// Dictionary encoding is used when every distinct value occurs this many times
+/// on average (at least).
+pub const DICTIONARY_MIN_ROWS_PER_VALUE: usize = 4;
 
 impl Default for EncodeOptions {
     fn default() -> Self {
@@ -242,6 +316,7 @@ impl Default for EncodeOptions {
             chunk_rows: 1 << 17,
             bytes_chunksize: 1 << 20,
             columns: HashMap::new(),
+            dictionary: true,
         }
     }
 }
@@ -255,6 +330,12 @@ impl EncodeOptions {
     /// Sets the compression of one column's values.
     pub fn with_column(mut self, name: impl Into<String>, compression: Compression) -> Self {
         self.columns.insert(name.into(), compression);
+        self
+    }
+    /// Turns dictionary encoding of low-cardinality string and binary arrays on
+    /// or off.
+    pub fn with_dictionary(mut self, on: bool) -> Self {
+        self.dictionary = on;
         self
     }
 }
@@ -388,6 +469,50 @@ mod tests {
         let back = e.read(10..700).unwrap();
         assert_eq!(back.as_ref(), a.slice(10, 690).as_ref());
         assert_eq!(e.read(0..0).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn dictionary_keys_past_the_dictionary_are_corrupt() {
+        use arrow_array::StringArray;
+        let a: ArrayRef = Arc::new(StringArray::from_iter(
+            (0..1000).map(|i| (i % 7 != 0).then(|| ["x", "yy", "zzz"][i % 3])),
+        ));
+        let f = Field::new("s", DataType::Utf8, true);
+        let mut e = EncodedArray::encode(&a, &f, &EncodeOptions::default()).unwrap();
+        assert_eq!(e.node.encoding, Some(Encoding::Dictionary));
+        assert_eq!(e.read(0..1000).unwrap().as_ref(), a.as_ref());
+        assert_eq!(
+            e.read(333..345).unwrap().as_ref(),
+            a.slice(333, 12).as_ref()
+        );
+        let keys = e
+            .node
+            .buffer(BufferRole::Values)
+            .unwrap()
+            .path
+            .clone()
+            .unwrap();
+        e.schunks
+            .get_mut(&keys)
+            .unwrap()
+            .set_slice(3..4, &[200])
+            .unwrap();
+        let err = e.read(0..10).unwrap_err().to_string();
+        assert!(err.contains("dictionary key 200"), "{err}");
+        // Values of every gather width (8, 16, 32 bytes and longer), with nulls.
+        for len in [3, 12, 30, 70] {
+            let a: ArrayRef = Arc::new(arrow_array::LargeStringArray::from_iter(
+                (0..5000).map(|i| (i % 9 != 0).then(|| format!("{:0>len$}", i % 17))),
+            ));
+            let f = Field::new("s", DataType::LargeUtf8, true);
+            let e = EncodedArray::encode(&a, &f, &EncodeOptions::default()).unwrap();
+            assert_eq!(e.node.encoding, Some(Encoding::Dictionary));
+            assert_eq!(e.read(0..5000).unwrap().as_ref(), a.as_ref(), "{len}");
+            assert_eq!(
+                e.read(17..4000).unwrap().as_ref(),
+                a.slice(17, 3983).as_ref()
+            );
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod decode;
 mod encode;
 pub mod header;
 pub mod params;
+pub(crate) mod partial;
 pub(crate) mod pool;
 mod scratch;
 mod special;

@@ -238,21 +238,17 @@ impl Dataset {
                 }
             }
         }
-        let mut frames = Vec::new();
+        let mut buffers = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for (fi, _) in &tasks {
             if !seen.insert(*fi) {
                 continue;
             }
             for &c in &cols {
-                for b in m.fragments[*fi].columns[c].all_buffers() {
-                    if let Some(p) = &b.path {
-                        frames.push((p.clone(), b.frame_len));
-                    }
-                }
+                buffers.extend(m.fragments[*fi].columns[c].all_buffers());
             }
         }
-        self.inner.reader.prefetch(&frames)?;
+        self.inner.reader.prefetch(&buffers)?;
         Ok(DatasetReader {
             ds: self.clone(),
             schema,
@@ -299,6 +295,9 @@ impl Dataset {
             )?
             .map(|b| b.map_err(unwrap_arrow_error))
             .collect::<Result<_>>()?;
+        if let [one] = batches.as_slice() {
+            return Ok(one.column(0).clone());
+        }
         let arrays: Vec<&dyn arrow_array::Array> =
             batches.iter().map(|b| b.column(0).as_ref()).collect();
         if arrays.is_empty() {
@@ -318,10 +317,15 @@ impl Dataset {
     ) -> Result<RecordBatch> {
         let f = &self.inner.manifest.fragments[fi];
         let fields = self.inner.schema.fields();
-        let arrays: Vec<ArrayRef> = cols
-            .par_iter()
-            .map(|&c| arrow::decode(&f.columns[c], &fields[c], rows.clone(), &self.inner.reader))
-            .collect::<Result<_>>()?;
+        let decode =
+            |&c: &usize| arrow::decode(&f.columns[c], &fields[c], rows.clone(), &self.inner.reader);
+        // One column: decode on this thread (handing one job to the pool and
+        // waiting for it costs more than a small slice).
+        let arrays: Vec<ArrayRef> = if cols.len() > 1 {
+            cols.par_iter().map(decode).collect::<Result<_>>()?
+        } else {
+            cols.iter().map(decode).collect::<Result<_>>()?
+        };
         let opts = RecordBatchOptions::new().with_row_count(Some((rows.end - rows.start) as usize));
         Ok(RecordBatch::try_new_with_options(
             schema.clone(),

@@ -5,14 +5,14 @@
 //! cuts a chunk into blocks, runs the filter pipeline on each block (slots 0→5
 //! when encoding, 5→0 when decoding) and hands each kernel the block's bytes.
 //! All kernels write `dst.len() == src.len()` bytes and never fail on data;
-//! only [`trunc_prec`] can reject its parameters.
+//! only [`trunc_prec()`] can reject its parameters.
 //!
 //! | id | filter | forward | inverse |
 //! |---|---|---|---|
-//! | 1 | SHUFFLE | [`shuffle`] | [`unshuffle`] |
-//! | 2 | BITSHUFFLE | [`bitshuffle`] | [`bitunshuffle`], [`bitunshuffle_legacy_v2`] (chunk version 2) |
+//! | 1 | SHUFFLE | [`shuffle()`] | [`unshuffle`] |
+//! | 2 | BITSHUFFLE | [`bitshuffle()`] | [`bitunshuffle`], [`bitunshuffle_legacy_v2`] (chunk version 2) |
 //! | 3 | DELTA | [`delta_encode`] | [`delta_decode`] |
-//! | 4 | TRUNC_PREC | [`trunc_prec`] | nothing (lossy) |
+//! | 4 | TRUNC_PREC | [`trunc_prec()`] | nothing (lossy) |
 //! | 34 | BYTEDELTA (legacy) | — | [`bytedelta_legacy_decode`] |
 //! | 35 | BYTEDELTA | [`bytedelta_encode`] | [`bytedelta_decode`] |
 //!

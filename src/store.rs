@@ -13,6 +13,7 @@
 //! speaks `Store`, [`Bytes`] and byte ranges.
 
 mod coalesce;
+mod local;
 
 use std::fmt;
 use std::future::Future;
@@ -114,6 +115,9 @@ pub struct Store {
     url: Arc<str>,
     coalesce_gap: u64,
     counters: Arc<Counters>,
+    /// For local directories: the directory `prefix` names, read directly with
+    /// positioned reads on the calling thread (no thread hand-off per request).
+    local: Option<Arc<std::path::Path>>,
 }
 
 impl fmt::Debug for Store {
@@ -198,7 +202,9 @@ impl Store {
             .map(|u| u.as_str().trim_end_matches('/').to_string())
             .unwrap_or_else(|()| abs.display().to_string());
         let inner = Arc::new(object_store::local::LocalFileSystem::new());
-        Ok(Self::build(inner, prefix, url.into()))
+        let mut store = Self::build(inner, prefix, url.into());
+        store.local = Some(abs.into());
+        Ok(store)
     }
 
     /// Wraps an existing object store; paths are relative to `prefix`.
@@ -214,6 +220,7 @@ impl Store {
             url,
             coalesce_gap: COALESCE_GAP,
             counters: Arc::default(),
+            local: None,
         }
     }
 
@@ -234,9 +241,14 @@ impl Store {
             self.url.trim_end_matches('/'),
             path.trim_matches('/')
         );
+        let local = match &self.local {
+            Some(dir) if local::is_plain(path) => Some(dir.join(path.trim_matches('/')).into()),
+            _ => None,
+        };
         Ok(Store {
             prefix,
             url: url.into(),
+            local,
             ..self.clone()
         })
     }
@@ -255,6 +267,7 @@ impl Store {
         };
         Store {
             inner: Arc::new(ThrottledStore::new(Arc::clone(&self.inner), config)),
+            local: None,
             ..self.clone()
         }
     }
@@ -308,12 +321,36 @@ impl Store {
         Ok(self.prefix.parts().chain(rel.parts()).collect())
     }
 
+    /// Whether requests go straight to local files (a store opened from a local
+    /// path or `file://` URL, without added latency).
+    pub fn is_local(&self) -> bool {
+        self.local.is_some()
+    }
+
+    /// The local file of `path` when this store reads local files directly and
+    /// `path` is a plain relative path (checked by [`Store::location`] first).
+    fn local_file(&self, path: &str) -> Result<Option<std::path::PathBuf>> {
+        let Some(dir) = &self.local else {
+            return Ok(None);
+        };
+        let rel =
+            Path::parse(path).map_err(|e| Error::invalid("path", format!("{path:?}: {e}")))?;
+        Ok((!rel.as_ref().is_empty() && local::is_plain(rel.as_ref()))
+            .then(|| dir.join(rel.as_ref())))
+    }
+
     /// Reads the whole object at `path`.
     ///
     /// # Errors
     /// [`Error::Store`] naming the path: [`Error::is_not_found`] when it does not
     /// exist, other variants when the store fails.
     pub async fn get(&self, path: &str) -> Result<Bytes> {
+        if let Some(file) = self.local_file(path)? {
+            Counters::add(&self.counters.get, 1);
+            let bytes = local::read(&file).map_err(|e| local::error("get", &file, e))?;
+            Counters::add(&self.counters.read, bytes.len() as u64);
+            return Ok(bytes);
+        }
         let loc = self.location(path)?;
         Counters::add(&self.counters.get, 1);
         let bytes = async { self.inner.get(&loc).await?.bytes().await }
@@ -331,8 +368,69 @@ impl Store {
     /// range.end`, and [`Error::Store`] when the object ends before `range.end`.
     pub async fn get_range(&self, path: &str, range: Range<u64>) -> Result<Bytes> {
         check_range(&range)?;
+        if self.local.is_some() {
+            return Ok(self
+                .read_ranges(path, std::slice::from_ref(&range))?
+                .pop()
+                .unwrap_or_default());
+        }
         let loc = self.location(path)?;
         self.fetch(&loc, range).await
+    }
+
+    /// [`Store::get_ranges`] without a runtime for local stores: the merged ranges
+    /// are read with positioned reads on this thread. Other stores run
+    /// [`Store::get_ranges`] through [`block_on`].
+    ///
+    /// # Errors
+    /// As [`Store::get_ranges`].
+    pub fn read_ranges(&self, path: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        match self.open_local(path)? {
+            Some(f) => self.read_ranges_in(&f, path, ranges),
+            None => block_on(self.get_ranges(path, ranges))?,
+        }
+    }
+
+    /// The open local file of `path` (`None` when this store does not read
+    /// local files directly), for repeated [`Store::read_ranges_in`].
+    pub(crate) fn open_local(&self, path: &str) -> Result<Option<std::fs::File>> {
+        let Some(file) = self.local_file(path)? else {
+            return Ok(None);
+        };
+        std::fs::File::open(&file)
+            .map(Some)
+            .map_err(|e| local::error("get_range", &file, e))
+    }
+
+    /// [`Store::read_ranges`] from `file`, the [`Store::open_local`] of `path`.
+    pub(crate) fn read_ranges_in(
+        &self,
+        file: &std::fs::File,
+        path: &str,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<Bytes>> {
+        for r in ranges {
+            check_range(r)?;
+        }
+        let plan = coalesce::plan(ranges, self.coalesce_gap);
+        let mut fetched = Vec::with_capacity(plan.fetches.len());
+        for r in &plan.fetches {
+            Counters::add(&self.counters.get, 1);
+            let bytes = local::read_at(file, r.clone()).map_err(|e| {
+                let full = self.local_file(path).ok().flatten().unwrap_or_default();
+                local::error("get_range", &full, e)
+            })?;
+            Counters::add(&self.counters.read, bytes.len() as u64);
+            fetched.push(bytes);
+        }
+        Ok(plan
+            .slots
+            .into_iter()
+            .map(|slot| match slot {
+                Some(s) => fetched[s.fetch].slice(s.within),
+                None => Bytes::new(),
+            })
+            .collect())
     }
 
     /// One ranged GET of `range` (non-empty), checked for length.
@@ -376,6 +474,9 @@ impl Store {
     /// # Errors
     /// As [`Store::get_range`] for any range.
     pub async fn get_ranges(&self, path: &str, ranges: &[Range<u64>]) -> Result<Vec<Bytes>> {
+        if self.local.is_some() {
+            return self.read_ranges(path, ranges);
+        }
         for r in ranges {
             check_range(r)?;
         }
@@ -401,6 +502,10 @@ impl Store {
     /// # Errors
     /// As [`Store::get`].
     pub async fn head(&self, path: &str) -> Result<u64> {
+        if let Some(file) = self.local_file(path)? {
+            Counters::add(&self.counters.head, 1);
+            return local::size(&file).map_err(|e| local::error("head", &file, e));
+        }
         let loc = self.location(path)?;
         Counters::add(&self.counters.head, 1);
         let meta = self
@@ -508,6 +613,12 @@ impl Store {
     /// [`Error::InvalidArgument`] for an invalid prefix, [`Error::Store`] when the
     /// store fails.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        if let (Some(dir), true) = (&self.local, local::is_plain(prefix) || prefix.is_empty()) {
+            self.location(prefix)?;
+            Counters::add(&self.counters.list, 1);
+            let p = prefix.trim_matches('/');
+            return local::list(dir, p).map_err(|e| local::error("list", &dir.join(p), e));
+        }
         let loc = self.location(prefix)?;
         Counters::add(&self.counters.list, 1);
         let metas: Vec<_> = self

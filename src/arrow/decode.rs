@@ -6,11 +6,11 @@
 use std::ops::Range;
 
 use arrow_array::{make_array, ArrayRef};
-use arrow_buffer::{BooleanBuffer, Buffer, MutableBuffer, NullBuffer};
+use arrow_buffer::{BooleanBuffer, Buffer, MutableBuffer, NullBuffer, ScalarBuffer};
 use arrow_data::{ArrayData, ArrayDataBuilder};
 use arrow_schema::{DataType, Field};
 
-use super::{child_path, unsupported_type, ArrayNode, BufferMeta, BufferRole};
+use super::{child_path, unsupported_type, ArrayNode, BufferMeta, BufferRole, Encoding};
 use crate::error::{Error, Result};
 
 /// Where buffer items come from: super-chunks in memory, frames in a store.
@@ -139,36 +139,61 @@ fn read_offsets(
         rows.start..rows.end + 1,
         name,
     )?;
-    let vals: Vec<i64> = raw
-        .as_slice()
-        .chunks_exact(width)
-        .map(|c| {
-            if width == 4 {
-                i64::from(i32::from_le_bytes(c.try_into().unwrap_or([0; 4])))
-            } else {
-                i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))
-            }
-        })
-        .collect();
-    let first = vals.first().copied().unwrap_or(0);
-    let last = vals.last().copied().unwrap_or(0);
-    if first < 0 || last < first {
+    if width == 4 {
+        rebase::<i32>(raw, name)
+    } else {
+        rebase::<i64>(raw, name)
+    }
+}
+
+/// Checks that offsets increase and rebases them to start at 0; returns the
+/// first and last original offset and the rebased buffer.
+fn rebase<O: arrow_array::OffsetSizeTrait>(raw: Buffer, name: &str) -> Result<(u64, u64, Buffer)> {
+    let n = raw.len() / std::mem::size_of::<O>();
+    let vals = ScalarBuffer::<O>::new(raw, 0, n);
+    let first = vals.first().map_or(0, |v| v.as_usize() as i64);
+    let increasing = vals.windows(2).all(|w| w[0] <= w[1]);
+    if vals.first().is_some_and(|v| *v < O::usize_as(0)) || !increasing {
         return Err(Error::corrupt(
             crate::error::Part::FrameChunk,
             0,
-            format!("field '{name}': offsets {first}..{last} are not increasing"),
+            format!("field '{name}': offsets are not increasing"),
         ));
     }
-    let mut out = MutableBuffer::with_capacity(vals.len() * width);
-    for v in &vals {
-        let r = v - first;
-        if width == 4 {
-            out.extend_from_slice(&(r as i32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&r.to_le_bytes());
-        }
+    let last = vals.last().map_or(0, |v| v.as_usize() as i64);
+    let base = O::usize_as(first as usize);
+    let out: Vec<O> = vals.iter().map(|&v| v - base).collect();
+    Ok((first as u64, last as u64, Buffer::from_vec(out)))
+}
+
+/// A string or binary array of type `dt` from rebased, checked offsets (`n + 1`
+/// of the type's width) and bytes: built through the typed constructors, which
+/// check UTF-8 once over the bytes rather than value by value.
+fn var_array(
+    dt: &DataType,
+    n: usize,
+    offsets: Buffer,
+    values: Buffer,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayData> {
+    use arrow_array::{Array, GenericBinaryArray, GenericStringArray};
+    use arrow_buffer::OffsetBuffer;
+    fn offs<O: arrow_array::OffsetSizeTrait>(b: Buffer, n: usize) -> OffsetBuffer<O> {
+        // Increasing and non-negative: checked by the callers.
+        OffsetBuffer::new(ScalarBuffer::new(b, 0, n + 1))
     }
-    Ok((first as u64, last as u64, out.into()))
+    Ok(match dt {
+        DataType::Utf8 => {
+            GenericStringArray::<i32>::try_new(offs(offsets, n), values, nulls)?.into_data()
+        }
+        DataType::LargeUtf8 => {
+            GenericStringArray::<i64>::try_new(offs(offsets, n), values, nulls)?.into_data()
+        }
+        DataType::Binary => {
+            GenericBinaryArray::<i32>::try_new(offs(offsets, n), values, nulls)?.into_data()
+        }
+        _ => GenericBinaryArray::<i64>::try_new(offs(offsets, n), values, nulls)?.into_data(),
+    })
 }
 
 pub(crate) fn decode_data(
@@ -195,7 +220,12 @@ pub(crate) fn decode_data(
         return Ok(ArrayData::new_null(dt, n));
     }
     let nulls = nulls(src, node, &rows, name)?;
-    let b = ArrayDataBuilder::new(dt.clone()).len(n).nulls(nulls);
+    if node.encoding == Some(Encoding::Dictionary) {
+        return decode_dictionary(node, dt, name, rows, src, nulls);
+    }
+    let b = ArrayDataBuilder::new(dt.clone())
+        .len(n)
+        .nulls(nulls.clone());
     let child = |i: usize| {
         node.children.get(i).ok_or_else(|| {
             Error::corrupt(
@@ -218,7 +248,7 @@ pub(crate) fn decode_data(
             };
             let (first, last, offsets) = read_offsets(src, node, &rows, w, name)?;
             let values = read(src, node, BufferRole::Values, first..last, name)?;
-            b.add_buffer(offsets).add_buffer(values)
+            return var_array(dt, n, offsets, values, nulls);
         }
         DataType::List(f) | DataType::Map(f, _) | DataType::LargeList(f) => {
             let w = if matches!(dt, DataType::LargeList(_)) {
@@ -310,4 +340,170 @@ pub(crate) fn decode_data(
         }
     };
     Ok(b.build()?)
+}
+
+/// Rows `rows` of a dictionary-encoded string or binary array: the keys of the
+/// rows, then the whole dictionary, gathered into an array of type `dt`.
+fn decode_dictionary(
+    node: &ArrayNode,
+    dt: &DataType,
+    name: &str,
+    rows: Range<u64>,
+    src: &dyn BufferSource,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayData> {
+    let bad = |detail: String| Error::corrupt(crate::error::Part::FrameChunk, 0, detail);
+    let wide = match dt {
+        DataType::Utf8 | DataType::Binary => false,
+        DataType::LargeUtf8 | DataType::LargeBinary => true,
+        _ => {
+            return Err(bad(format!(
+                "field '{name}': dictionary encoding of a {dt} column"
+            )))
+        }
+    };
+    let width = node.buffer(BufferRole::Values).map_or(0, |b| b.typesize) as usize;
+    if !matches!(width, 1 | 2 | 4) {
+        return Err(bad(format!(
+            "field '{name}': dictionary keys of {width} bytes, expected 1, 2 or 4"
+        )));
+    }
+    let n = (rows.end - rows.start) as usize;
+    let raw = read(src, node, BufferRole::Values, rows, name)?;
+    let keys: Vec<u32> = match width {
+        1 => raw.as_slice().iter().map(|&k| u32::from(k)).collect(),
+        2 => raw
+            .as_slice()
+            .chunks_exact(2)
+            .map(|k| u32::from(u16::from_le_bytes([k[0], k[1]])))
+            .collect(),
+        _ => raw
+            .as_slice()
+            .chunks_exact(4)
+            .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]))
+            .collect(),
+    };
+    let d = node
+        .children
+        .first()
+        .ok_or_else(|| bad(format!("field '{name}' lacks its dictionary")))?;
+    let dict = decode_data(d, dt, &child_path(name, "values"), 0..d.length, src)?;
+    let (offsets, values) = if wide {
+        gather::<i64>(&dict, &keys, nulls.as_ref(), name)?
+    } else {
+        gather::<i32>(&dict, &keys, nulls.as_ref(), name)?
+    };
+    var_array(dt, n, offsets, values, nulls)
+}
+
+/// The offsets and bytes of `keys` looked up in the string or binary array
+/// `dict` (null rows, per `nulls`, are empty). Values of at most 32 bytes are
+/// copied as fixed-size moves from a padded copy of the dictionary.
+fn gather<O: arrow_array::OffsetSizeTrait>(
+    dict: &ArrayData,
+    keys: &[u32],
+    nulls: Option<&NullBuffer>,
+    name: &str,
+) -> Result<(Buffer, Buffer)> {
+    let doffs = dict.buffer::<O>(0);
+    let dvals = dict.buffers().get(1).map_or(&[][..], |b| b.as_slice());
+    let len = dict.len();
+    let max = keys.iter().copied().max().unwrap_or(0) as usize;
+    if !keys.is_empty() && max >= len {
+        return Err(Error::corrupt(
+            crate::error::Part::FrameChunk,
+            0,
+            format!("field '{name}': dictionary key {max} but the dictionary holds {len} values"),
+        ));
+    }
+    let spans: Vec<(usize, usize)> = (0..len)
+        .map(|k| (doffs[k].as_usize(), doffs[k + 1].as_usize()))
+        .collect();
+    let lens: Vec<usize> = spans.iter().map(|(a, b)| b - a).collect();
+    // Null rows are empty: a key whose length is zero stands in for them.
+    let total: usize = match nulls {
+        None => keys.iter().map(|&k| lens[k as usize]).sum(),
+        Some(nn) => keys
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| nn.is_valid(i))
+            .map(|(_, &k)| lens[k as usize])
+            .sum(),
+    };
+    if total > O::MAX_OFFSET {
+        return Err(Error::limit(
+            "gathered dictionary values",
+            total as u64,
+            O::MAX_OFFSET as u64,
+        ));
+    }
+    let mut offsets: Vec<O> = Vec::with_capacity(keys.len() + 1);
+    offsets.push(O::usize_as(0));
+    let mut out: Vec<u8> = Vec::with_capacity(total + 32);
+    let longest = lens.iter().copied().max().unwrap_or(0);
+    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
+    if longest <= 8 {
+        padded_gather::<O, 8>(dvals, &spans, keys, nulls, &mut offsets, &mut out);
+    } else if longest <= 16 {
+        padded_gather::<O, 16>(dvals, &spans, keys, nulls, &mut offsets, &mut out);
+    } else if longest <= 32 {
+        padded_gather::<O, 32>(dvals, &spans, keys, nulls, &mut offsets, &mut out);
+    } else {
+        for (i, &k) in keys.iter().enumerate() {
+            if valid(i) {
+                let (a, b) = spans[k as usize];
+                out.extend_from_slice(&dvals[a..b]);
+            }
+            offsets.push(O::usize_as(out.len()));
+        }
+    }
+    Ok((Buffer::from_vec(offsets), Buffer::from_vec(out)))
+}
+
+/// The gather loop for dictionaries whose values are at most `N` bytes: each row
+/// is one `N`-byte move from a zero-padded copy of its value into `out` (which
+/// has `N` bytes of spare room), writing by index so that the position stays in
+/// a register.
+fn padded_gather<O: arrow_array::OffsetSizeTrait, const N: usize>(
+    dvals: &[u8],
+    spans: &[(usize, usize)],
+    keys: &[u32],
+    nulls: Option<&NullBuffer>,
+    offsets: &mut Vec<O>,
+    out: &mut Vec<u8>,
+) {
+    let padded: Vec<([u8; N], usize)> = spans
+        .iter()
+        .map(|&(a, b)| {
+            let mut p = [0u8; N];
+            p[..b - a].copy_from_slice(&dvals[a..b]);
+            (p, b - a)
+        })
+        .collect();
+    let room = out.capacity();
+    out.resize(room, 0);
+    offsets.resize(keys.len() + 1, O::usize_as(0));
+    let offs = &mut offsets[1..];
+    let mut pos = 0usize;
+    match nulls {
+        None => {
+            for (o, &k) in offs.iter_mut().zip(keys) {
+                let (p, l) = &padded[k as usize];
+                out[pos..pos + N].copy_from_slice(p);
+                pos += l;
+                *o = O::usize_as(pos);
+            }
+        }
+        Some(n) => {
+            for (i, (o, &k)) in offs.iter_mut().zip(keys).enumerate() {
+                if n.is_valid(i) {
+                    let (p, l) = &padded[k as usize];
+                    out[pos..pos + N].copy_from_slice(p);
+                    pos += l;
+                }
+                *o = O::usize_as(pos);
+            }
+        }
+    }
+    out.truncate(pos);
 }

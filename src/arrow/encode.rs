@@ -3,17 +3,23 @@
 //! re-aligned, view data buffers joined into one) and compresses the buffers'
 //! chunks in parallel.
 
-use arrow_array::Array;
+use std::borrow::Cow;
+use std::ops::Range;
+
+use arrow_array::{Array, ArrayRef};
 use arrow_buffer::{BooleanBuffer, Buffer};
 use arrow_data::ArrayData;
 use arrow_schema::{DataType, Field};
 use rayon::prelude::*;
 
 use super::{
-    check_supported, child_path, unsupported_type, ArrayNode, BufferMeta, BufferRole, Compression,
-    EncodeOptions,
+    check_supported, child_path, dict, unsupported_type, ArrayNode, BufferMeta, BufferRole,
+    Compression, EncodeOptions, Encoding, DICTIONARY_MIN_ROWS_PER_VALUE,
 };
-use crate::chunk::{self, params::DParams};
+use crate::chunk::{
+    self,
+    params::{CParams, Codec, DParams, Filter},
+};
 use crate::error::{Error, Result};
 use crate::schunk::{SChunk, Storage};
 
@@ -29,10 +35,11 @@ pub struct EncodedBuffer {
     pub schunk: SChunk,
 }
 
-/// A buffer collected from the array, before compression.
+/// A buffer collected from the array, before compression: its bytes are the
+/// concatenation of `parts`.
 struct Raw {
     path: String,
-    bytes: Buffer,
+    parts: Vec<Buffer>,
     typesize: usize,
     chunksize: usize,
     compression: Compression,
@@ -43,6 +50,8 @@ struct Walker<'a> {
     /// The column's compression override for values/views buffers.
     column: Option<&'a Compression>,
     raws: Vec<Raw>,
+    /// Inside a dictionary's values (never dictionary-encoded again).
+    in_dictionary: bool,
 }
 
 /// Encodes `array` as the field `field`: returns the layout and one super-chunk per
@@ -74,11 +83,99 @@ pub fn encode(
         options,
         column: options.columns.get(field.name()),
         raws: Vec::new(),
+        in_dictionary: false,
     };
     let data = array.to_data();
-    let mut node = w.walk(&data, field.data_type(), field.name(), key)?;
-    let encoded: Vec<(EncodedBuffer, u64)> = w
-        .raws
+    let node = w.walk(&data, field.data_type(), field.name(), key)?;
+    finish(node, w.raws)
+}
+
+/// Encodes the column made of `parts` (arrays of `field`'s type, in row order)
+/// as [`encode`] encodes their concatenation, but without concatenating the
+/// values of fixed-width types (their chunks are cut across the parts); other
+/// types are concatenated first.
+///
+/// # Errors
+/// As [`encode`].
+pub(crate) fn encode_parts(
+    parts: &[ArrayRef],
+    field: &Field,
+    key: &str,
+    options: &EncodeOptions,
+) -> Result<(ArrayNode, Vec<EncodedBuffer>)> {
+    let dt = field.data_type();
+    let width = match dt {
+        DataType::Boolean | DataType::Null => None,
+        DataType::FixedSizeBinary(w) => usize::try_from(*w).ok().filter(|&w| w > 0),
+        other => other.primitive_width(),
+    };
+    let (Some(w), true) = (width, parts.len() > 1) else {
+        let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+        return match refs.as_slice() {
+            [one] => encode(*one, field, key, options),
+            _ => encode(
+                arrow_select::concat::concat(&refs)?.as_ref(),
+                field,
+                key,
+                options,
+            ),
+        };
+    };
+    check_supported(field)?;
+    if let Some(a) = parts.iter().find(|a| a.data_type() != dt) {
+        return Err(Error::invalid(
+            "array",
+            format!(
+                "field '{}' is {dt} but the array is {}",
+                field.name(),
+                a.data_type()
+            ),
+        ));
+    }
+    let mut wk = Walker {
+        options,
+        column: options.columns.get(field.name()),
+        raws: Vec::new(),
+        in_dictionary: false,
+    };
+    let len: usize = parts.iter().map(|a| a.len()).sum();
+    let null_count: usize = parts.iter().map(|a| a.null_count()).sum();
+    let mut node = ArrayNode {
+        length: len as u64,
+        null_count: null_count as u64,
+        buffers: Vec::new(),
+        children: Vec::new(),
+        encoding: None,
+    };
+    if null_count > 0 {
+        let mut bits = arrow_buffer::BooleanBufferBuilder::new(len);
+        for a in parts {
+            match a.nulls() {
+                Some(n) => bits.append_buffer(n.inner()),
+                None => bits.append_n(a.len(), true),
+            }
+        }
+        let bits = bits.finish().sliced();
+        wk.push(&mut node, dt, key, BufferRole::Validity, 1, bits);
+    }
+    let mut values = Vec::with_capacity(parts.len());
+    for a in parts {
+        let d = a.to_data();
+        let b = d.buffers().first().ok_or_else(|| {
+            Error::invalid(
+                "array",
+                format!("field '{}' ({dt}) has no buffers", field.name()),
+            )
+        })?;
+        values.push(slice_checked(b, d.offset() * w, d.len() * w, field.name())?);
+    }
+    wk.push_parts(&mut node, dt, key, BufferRole::Values, w, values);
+    finish(node, wk.raws)
+}
+
+/// Compresses the collected buffers (in parallel) and records their sizes.
+fn finish(mut node: ArrayNode, raws: Vec<Raw>) -> Result<(ArrayNode, Vec<EncodedBuffer>)> {
+    let encoded: Vec<(EncodedBuffer, u64)> = raws
         .into_par_iter()
         .map(|r| {
             let sc = compress(&r)?;
@@ -102,28 +199,100 @@ pub fn encode(
     Ok((node, encoded.into_iter().map(|(b, _)| b).collect()))
 }
 
+/// Bytes `range` of the concatenation of `parts` (whose start offsets are
+/// `starts`), borrowed when they lie in one part.
+fn bytes_of<'a>(parts: &'a [Buffer], starts: &[usize], range: Range<usize>) -> Cow<'a, [u8]> {
+    let p = starts
+        .partition_point(|&s| s <= range.start)
+        .saturating_sub(1);
+    let (s, part) = (starts[p], &parts[p]);
+    if range.end - s <= part.len() {
+        return Cow::Borrowed(&part.as_slice()[range.start - s..range.end - s]);
+    }
+    let mut out = Vec::with_capacity(range.len());
+    let mut at = range.start;
+    for (i, part) in parts.iter().enumerate().skip(p) {
+        let s = starts[i];
+        let (a, b) = (at.max(s), range.end.min(s + part.len()));
+        if a < b {
+            out.extend_from_slice(&part.as_slice()[a - s..b - s]);
+            at = b;
+        }
+        if at >= range.end {
+            break;
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The bytes a filter trial compresses: the middle of the first chunk, whole
+/// items, at most [`super::TUNE_SAMPLE`] bytes.
+fn sample(bytes: &[u8], chunksize: usize, typesize: usize) -> &[u8] {
+    let first = &bytes[..bytes.len().min(chunksize)];
+    let n = super::TUNE_SAMPLE.min(first.len());
+    let n = n - n % typesize.max(1);
+    let start = (first.len() - n) / 2;
+    let start = start - start % typesize.max(1);
+    &first[start..start + n]
+}
+
+/// The parameters [`Compression::tune_filters`] picks from a trial on `sample`
+/// (one block of the real block size, so the trial sees the real split into
+/// streams): the smallest filters with the buffer's codec; then, for ZSTD, LZ4
+/// with those filters when it is at most [`super::LZ4_MARGIN`] larger (LZ4
+/// decodes about three times faster).
+fn tune(c: &Compression, cparams: &CParams, typesize: usize, sample: &[u8]) -> Result<CParams> {
+    let mut best: Option<(usize, CParams)> = None;
+    for filters in c.candidates(typesize) {
+        let slow = filters.contains(&Filter::ByteDelta);
+        let cp = cparams.clone().with_filters(filters);
+        let n = chunk::compress(&cp, sample)?.len();
+        let better = match &best {
+            None => true,
+            Some((b, _)) if slow => (n as f64) < *b as f64 * super::BYTEDELTA_GAIN,
+            Some((b, _)) => n < *b,
+        };
+        if better {
+            best = Some((n, cp));
+        }
+    }
+    let Some((n, cp)) = best else {
+        return Ok(cparams.clone());
+    };
+    if c.codec != Codec::Zstd {
+        return Ok(cp);
+    }
+    let lz4 = cp.clone().with_codec(Codec::Lz4).with_clevel(9);
+    let n_lz4 = chunk::compress(&lz4, sample)?.len();
+    if (n_lz4 as f64) <= n as f64 * (1.0 + super::LZ4_MARGIN) {
+        return Ok(lz4);
+    }
+    Ok(cp)
+}
+
 /// Compresses one buffer, its chunks in parallel.
 fn compress(r: &Raw) -> Result<SChunk> {
     let mut cparams = r.compression.cparams(r.typesize);
-    if r.compression.tune_filters && r.typesize > 1 && !r.bytes.is_empty() {
-        let sample = &r.bytes.as_slice()[..r.bytes.len().min(r.chunksize)];
-        let mut best = (usize::MAX, cparams.clone());
-        for filters in r.compression.candidates() {
-            let cp = cparams.clone().with_filters(filters);
-            let n = chunk::compress(&cp, sample)?.len();
-            if n < best.0 {
-                best = (n, cp);
-            }
-        }
-        cparams = best.1;
+    let mut starts = Vec::with_capacity(r.parts.len());
+    let mut total = 0usize;
+    for p in &r.parts {
+        starts.push(total);
+        total += p.len();
+    }
+    if r.compression.tune_filters && total > 0 {
+        let first = bytes_of(&r.parts, &starts, 0..total.min(r.chunksize));
+        let sample = sample(&first, r.chunksize, r.typesize);
+        cparams = tune(&r.compression, &cparams, r.typesize, sample)?;
     }
     let storage = Storage::default().with_chunksize(r.chunksize);
     let mut sc = SChunk::with_storage(cparams.clone(), DParams::default(), &storage)?;
-    let chunks: Vec<Vec<u8>> = r
-        .bytes
-        .as_slice()
-        .par_chunks(r.chunksize)
-        .map(|c| chunk::compress(&cparams, c))
+    let cs = r.chunksize.max(1);
+    let chunks: Vec<Vec<u8>> = (0..total.div_ceil(cs))
+        .into_par_iter()
+        .map(|i| {
+            let c = bytes_of(&r.parts, &starts, i * cs..((i + 1) * cs).min(total));
+            chunk::compress(&cparams, &c)
+        })
         .collect::<Result<_>>()?;
     for c in chunks {
         sc.append_chunk(c)?;
@@ -166,8 +335,33 @@ impl Walker<'_> {
         typesize: usize,
         bytes: Buffer,
     ) {
-        let nbytes = bytes.len() as u64;
+        self.push_parts(node, dt, key, role, typesize, vec![bytes]);
+    }
+
+    /// Adds a buffer made of `parts` (concatenated).
+    fn push_parts(
+        &mut self,
+        node: &mut ArrayNode,
+        dt: &DataType,
+        key: &str,
+        role: BufferRole,
+        typesize: usize,
+        parts: Vec<Buffer>,
+    ) {
+        let nbytes = parts.iter().map(|p| p.len() as u64).sum::<u64>();
         let path = (nbytes > 0).then(|| format!("{key}.{}.b2frame", role.name()));
+        // Dictionary keys are fixed-width integers, whatever the column's type.
+        let keys_dt;
+        let dt = if node.encoding == Some(Encoding::Dictionary) && role == BufferRole::Values {
+            keys_dt = match typesize {
+                1 => DataType::UInt8,
+                2 => DataType::UInt16,
+                _ => DataType::UInt32,
+            };
+            &keys_dt
+        } else {
+            dt
+        };
         let chunksize = match role {
             BufferRole::Values if matches!(dt, DataType::Boolean) => {
                 (self.options.chunk_rows / 8).max(1)
@@ -188,7 +382,7 @@ impl Walker<'_> {
         if let Some(p) = &path {
             self.raws.push(Raw {
                 path: p.clone(),
-                bytes,
+                parts,
                 typesize,
                 chunksize,
                 compression,
@@ -201,6 +395,8 @@ impl Walker<'_> {
             nbytes,
             cbytes: 0,
             frame_len: 0,
+            chunksize: chunksize as u64,
+            chunk_offsets: Vec::new(),
         });
     }
 
@@ -217,6 +413,7 @@ impl Walker<'_> {
             null_count: data.null_count() as u64,
             buffers: Vec::new(),
             children: Vec::new(),
+            encoding: None,
         };
         if matches!(dt, DataType::Null) {
             node.null_count = len as u64;
@@ -244,10 +441,14 @@ impl Walker<'_> {
                 self.push(&mut node, dt, key, BufferRole::Values, w.max(1), b);
             }
             DataType::Utf8 | DataType::Binary => {
-                self.var_size::<i32>(&mut node, data, dt, key, name)?
+                if !self.dictionary::<i32>(&mut node, data, dt, key, name)? {
+                    self.var_size::<i32>(&mut node, data, dt, key, name)?
+                }
             }
             DataType::LargeUtf8 | DataType::LargeBinary => {
-                self.var_size::<i64>(&mut node, data, dt, key, name)?
+                if !self.dictionary::<i64>(&mut node, data, dt, key, name)? {
+                    self.var_size::<i64>(&mut node, data, dt, key, name)?
+                }
             }
             DataType::List(f) | DataType::Map(f, _) => {
                 let (first, last) = self.offsets::<i32>(&mut node, data, dt, key, name)?;
@@ -355,6 +556,126 @@ impl Walker<'_> {
         }
         self.push(node, dt, key, BufferRole::Offsets, w, Buffer::from_vec(out));
         Ok((first as usize, last as usize))
+    }
+
+    /// Dictionary-encodes a string or binary array with few distinct values
+    /// (see [`EncodeOptions::dictionary`]): pushes one key per row as the values
+    /// buffer and walks the distinct values, in order of first occurrence, as
+    /// child 0. Returns `false`, having pushed nothing, when the array has too many
+    /// distinct values (the scan stops early once more than half of the rows seen
+    /// are new values).
+    fn dictionary<T: Copy + Into<i64>>(
+        &mut self,
+        node: &mut ArrayNode,
+        data: &ArrayData,
+        dt: &DataType,
+        key: &str,
+        name: &str,
+    ) -> Result<bool> {
+        let (off, len) = (data.offset(), data.len());
+        if !self.options.dictionary || self.in_dictionary || len < 64 {
+            return Ok(false);
+        }
+        let (Some(obuf), Some(vbuf)) = (data.buffers().first(), data.buffers().get(1)) else {
+            return Ok(false);
+        };
+        let w = std::mem::size_of::<T>();
+        let ob = obuf.as_slice();
+        if ob.len() < (off + len + 1) * w {
+            return Err(Error::invalid(
+                "array",
+                format!(
+                    "field '{name}': offsets buffer of {} bytes is too short",
+                    ob.len()
+                ),
+            ));
+        }
+        let at = |i: usize| -> i64 {
+            let b = &ob[(off + i) * w..(off + i + 1) * w];
+            if w == 4 {
+                i64::from(i32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
+            } else {
+                i64::from_le_bytes(b.try_into().unwrap_or([0; 8]))
+            }
+        };
+        let values = vbuf.as_slice();
+        let nulls = data.nulls();
+        let mut bad = None;
+        let built = dict::build(values, len, len / DICTIONARY_MIN_ROWS_PER_VALUE, |i| {
+            if nulls.is_some_and(|n| n.is_null(i)) {
+                return None;
+            }
+            let (a, b) = (at(i), at(i + 1));
+            match usize::try_from(a).ok().zip(usize::try_from(b).ok()) {
+                Some((a, b)) if a <= b && b <= values.len() => Some((a, b)),
+                _ => {
+                    bad.get_or_insert((i, a, b));
+                    None
+                }
+            }
+        });
+        if let Some((i, a, b)) = bad {
+            return Err(Error::invalid(
+                "array",
+                format!("field '{name}': value {i} at {a}..{b} is out of bounds"),
+            ));
+        }
+        let Some(dict::Dictionary {
+            keys,
+            values: distinct,
+        }) = built
+        else {
+            return Ok(false);
+        };
+        if distinct.is_empty() {
+            return Ok(false);
+        }
+        node.encoding = Some(Encoding::Dictionary);
+        let width = match distinct.len() {
+            0..=256 => 1,
+            257..=65_536 => 2,
+            _ => 4,
+        };
+        let mut kb = Vec::with_capacity(len * width);
+        match width {
+            1 => kb.extend(keys.iter().map(|&k| k as u8)),
+            2 => kb.extend(keys.iter().flat_map(|&k| (k as u16).to_le_bytes())),
+            _ => kb.extend(keys.iter().flat_map(|&k| k.to_le_bytes())),
+        }
+        self.push(
+            node,
+            dt,
+            key,
+            BufferRole::Values,
+            width,
+            Buffer::from_vec(kb),
+        );
+        // The distinct values as an array of the column's type.
+        let wide = std::mem::size_of::<T>() == 8;
+        let mut ob: Vec<u8> = Vec::with_capacity((distinct.len() + 1) * if wide { 8 } else { 4 });
+        let mut vb: Vec<u8> = Vec::with_capacity(distinct.iter().map(|v| v.len()).sum());
+        let push_offset = |o: usize, ob: &mut Vec<u8>| {
+            if wide {
+                ob.extend_from_slice(&(o as i64).to_le_bytes());
+            } else {
+                ob.extend_from_slice(&(o as i32).to_le_bytes());
+            }
+        };
+        push_offset(0, &mut ob);
+        for v in &distinct {
+            vb.extend_from_slice(v);
+            push_offset(vb.len(), &mut ob);
+        }
+        let dict = ArrayData::builder(dt.clone())
+            .len(distinct.len())
+            .add_buffer(Buffer::from_vec(ob))
+            .add_buffer(Buffer::from_vec(vb))
+            .build()?;
+        self.in_dictionary = true;
+        let child = self.walk(&dict, dt, &child_path(name, "values"), &format!("{key}.0"));
+        self.in_dictionary = false;
+        node.children.push(child?);
+        Ok(true)
     }
 
     fn var_size<T: Copy + Into<i64>>(

@@ -6,12 +6,12 @@ use std::cmp::Ordering;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrowPrimitiveType, PrimitiveArray};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, PrimitiveArray};
 use arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
 
-/// A statistic or literal value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A statistic or literal value (in JSON: a boolean, number or string).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum StatValue {
     /// A boolean.
@@ -24,6 +24,39 @@ pub enum StatValue {
     Float(f64),
     /// A string (compared bytewise).
     Str(String),
+}
+
+/// Reads what `#[serde(untagged)]` would (integers up to `i64::MAX` as `Int`),
+/// without trying each variant in turn: manifests hold thousands of these.
+impl<'de> Deserialize<'de> for StatValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = StatValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a boolean, number or string")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<StatValue, E> {
+                Ok(StatValue::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<StatValue, E> {
+                Ok(StatValue::Int(v))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<StatValue, E> {
+                Ok(i64::try_from(v).map_or(StatValue::UInt(v), StatValue::Int))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<StatValue, E> {
+                Ok(StatValue::Float(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<StatValue, E> {
+                Ok(StatValue::Str(v.to_string()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<StatValue, E> {
+                Ok(StatValue::Str(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl From<i64> for StatValue {
@@ -115,16 +148,73 @@ where
     let mut min: Option<T::Native> = None;
     let mut max: Option<T::Native> = None;
     let mut unordered = false;
-    for v in a.iter().flatten() {
+    let mut see = |v: T::Native| {
         if v.partial_cmp(&v).is_none() {
             unordered = true; // NaN: the range is unknown
-            continue;
+            return;
         }
         if min.is_none_or(|m| v < m) {
             min = Some(v);
         }
         if max.is_none_or(|m| v > m) {
             max = Some(v);
+        }
+    };
+    // A tight loop over a run of values with a running min/max (branch-free
+    // enough to vectorise for integers); `None` when a NaN is seen.
+    fn fold<N: Copy + PartialOrd>(vals: &[N]) -> Option<Option<(N, N)>> {
+        let Some(&first) = vals.first() else {
+            return Some(None);
+        };
+        let (mut lo, mut hi) = (first, first);
+        let mut nan = false;
+        for &v in vals {
+            nan |= v.partial_cmp(&v).is_none();
+            lo = if v < lo { v } else { lo };
+            hi = if v > hi { v } else { hi };
+        }
+        (!nan).then_some(Some((lo, hi)))
+    }
+    let vals = a.values();
+    match a.nulls().filter(|n| n.null_count() > 0) {
+        None => match fold(vals) {
+            None => return (None, None),
+            Some(Some((lo, hi))) => {
+                see(lo);
+                see(hi);
+            }
+            Some(None) => {}
+        },
+        Some(n) => {
+            // 64 rows at a time: all-valid words take the tight loop.
+            let chunks = n.inner().bit_chunks();
+            let mut at = 0;
+            for word in chunks.iter() {
+                let run = &vals[at..at + 64];
+                if word == u64::MAX {
+                    match fold(run) {
+                        None => return (None, None),
+                        Some(Some((lo, hi))) => {
+                            see(lo);
+                            see(hi);
+                        }
+                        Some(None) => {}
+                    }
+                } else {
+                    for (j, &v) in run.iter().enumerate() {
+                        if word >> j & 1 == 1 {
+                            see(v);
+                        }
+                    }
+                }
+                at += 64;
+            }
+            let word = chunks.remainder_bits();
+            for (j, &v) in vals[at..].iter().enumerate() {
+                if word >> j & 1 == 1 {
+                    see(v);
+                }
+            }
         }
     }
     if unordered {
@@ -186,27 +276,108 @@ fn min_max(a: &dyn Array) -> (Option<StatValue>, Option<StatValue>) {
             let max = (t || f).then_some(StatValue::Bool(t));
             (min, max)
         }
-        DataType::Utf8 => strs(a.as_string::<i32>().iter()),
-        DataType::LargeUtf8 => strs(a.as_string::<i64>().iter()),
+        DataType::Utf8 => str_offsets(a.as_string::<i32>()),
+        DataType::LargeUtf8 => str_offsets(a.as_string::<i64>()),
         DataType::Utf8View => strs(a.as_string_view().iter()),
         _ => (None, None),
     }
 }
 
+/// The first 8 bytes of `buf[s..e]`, zero-padded, as a big-endian integer (one
+/// 8-byte load when `buf` extends far enough): when two prefixes differ, they
+/// order as the strings do.
+#[inline]
+fn prefix_at(buf: &[u8], s: usize, e: usize) -> u64 {
+    let len = e - s;
+    match buf.get(s..s + 8) {
+        Some(w) => {
+            let w = u64::from_be_bytes(w.try_into().unwrap_or([0; 8]));
+            match len {
+                0 => 0,
+                1..=7 => w & !(u64::MAX >> (8 * len)),
+                _ => w,
+            }
+        }
+        None => {
+            let mut w = [0u8; 8];
+            let n = len.min(8);
+            w[..n].copy_from_slice(&buf[s..s + n]);
+            u64::from_be_bytes(w)
+        }
+    }
+}
+
+/// [`strs`] for `Utf8` / `LargeUtf8`, straight from offsets and bytes.
+fn str_offsets<O: arrow_array::OffsetSizeTrait>(
+    a: &arrow_array::GenericStringArray<O>,
+) -> (Option<StatValue>, Option<StatValue>) {
+    let offs = a.value_offsets();
+    let vals = a.value_data();
+    let nulls = a.nulls();
+    // (prefix, start, end) of the smallest and largest value so far.
+    let mut lo: Option<(u64, usize, usize)> = None;
+    let mut hi: Option<(u64, usize, usize)> = None;
+    for i in 0..a.len() {
+        if nulls.is_some_and(|n| n.is_null(i)) {
+            continue;
+        }
+        let (s, e) = (offs[i].as_usize(), offs[i + 1].as_usize());
+        if e - s > MAX_STAT_STR {
+            return (None, None);
+        }
+        let p = prefix_at(vals, s, e);
+        let len = e - s;
+        // Equal prefixes of equal lengths below 8 are equal strings.
+        let tie = |(_, ms, me): (u64, usize, usize)| len >= 8 || len != me - ms;
+        match lo {
+            Some(m) if p > m.0 || (p == m.0 && !(tie(m) && vals[s..e] < vals[m.1..m.2])) => {}
+            _ => lo = Some((p, s, e)),
+        }
+        match hi {
+            Some(m) if p < m.0 || (p == m.0 && !(tie(m) && vals[s..e] > vals[m.1..m.2])) => {}
+            _ => hi = Some((p, s, e)),
+        }
+    }
+    let text =
+        |(_, s, e): (u64, usize, usize)| std::str::from_utf8(&vals[s..e]).ok().map(StatValue::from);
+    (lo.and_then(text), hi.and_then(text))
+}
+
+/// The first 8 bytes of `v`, zero-padded, as a big-endian integer: when two
+/// prefixes differ, they order as the strings do.
+#[inline]
+fn prefix(v: &str) -> u64 {
+    let b = v.as_bytes();
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    w[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(w)
+}
+
 fn strs<'a>(it: impl Iterator<Item = Option<&'a str>>) -> (Option<StatValue>, Option<StatValue>) {
-    let (mut min, mut max): (Option<&str>, Option<&str>) = (None, None);
-    for v in it.flatten() {
+    let mut it = it.flatten();
+    let Some(first) = it.next() else {
+        return (None, None);
+    };
+    let (mut min, mut max) = (first, first);
+    let (mut pmin, mut pmax) = (prefix(first), prefix(first));
+    for v in std::iter::once(first).chain(it) {
         if v.len() > MAX_STAT_STR {
             return (None, None);
         }
-        if min.is_none_or(|m| v < m) {
-            min = Some(v);
+        // Compare 8-byte prefixes first; whole strings only on a tie that the
+        // prefix does not settle (equal prefixes of equal lengths below 8 are
+        // equal strings).
+        let p = prefix(v);
+        let tie = |m: &str| v.len() >= 8 || v.len() != m.len();
+        if p < pmin || (p == pmin && tie(min) && v < min) {
+            (min, pmin) = (v, p);
         }
-        if max.is_none_or(|m| v > m) {
-            max = Some(v);
+        if p > pmax || (p == pmax && tie(max) && v > max) {
+            (max, pmax) = (v, p);
         }
     }
-    (min.map(StatValue::from), max.map(StatValue::from))
+    (Some(StatValue::from(min)), Some(StatValue::from(max)))
 }
 
 /// Statistics of `array` for every zone of `zone_rows` rows.
@@ -221,6 +392,69 @@ pub fn zone_stats(array: &dyn Array, zone_rows: usize) -> Vec<ZoneStats> {
         out.push(ZoneStats {
             rows: n as u64,
             nulls: z.logical_null_count() as u64,
+            min,
+            max,
+        });
+        start += n;
+    }
+    out
+}
+
+/// [`zone_stats`] of the concatenation of `parts` (arrays of one type), without
+/// concatenating them: a zone spanning parts merges their minima and maxima.
+pub(crate) fn zone_stats_parts(parts: &[ArrayRef], zone_rows: usize) -> Vec<ZoneStats> {
+    if let [one] = parts {
+        return zone_stats(one.as_ref(), zone_rows);
+    }
+    let zone_rows = zone_rows.max(1);
+    let total: usize = parts.iter().map(|a| a.len()).sum();
+    let mut out = Vec::new();
+    let (mut part, mut at) = (0usize, 0usize); // current part, rows of it consumed
+    let mut start = 0;
+    while start < total {
+        let n = zone_rows.min(total - start);
+        let (mut left, mut nulls) = (n, 0usize);
+        let (mut min, mut max): (Option<StatValue>, Option<StatValue>) = (None, None);
+        let mut unknown = false;
+        while left > 0 {
+            let Some(p) = parts.get(part) else { break };
+            let k = left.min(p.len() - at);
+            let sl = p.slice(at, k);
+            let (lo, hi) = min_max(sl.as_ref());
+            let nn = sl.logical_null_count();
+            nulls += nn;
+            if lo.is_none() && hi.is_none() && nn < k {
+                unknown = true; // NaN, long strings or a type without statistics
+            }
+            if let Some(lo) = lo {
+                if min
+                    .as_ref()
+                    .is_none_or(|m| lo.compare(m) == Some(Ordering::Less))
+                {
+                    min = Some(lo);
+                }
+            }
+            if let Some(hi) = hi {
+                if max
+                    .as_ref()
+                    .is_none_or(|m| hi.compare(m) == Some(Ordering::Greater))
+                {
+                    max = Some(hi);
+                }
+            }
+            left -= k;
+            at += k;
+            if at == p.len() {
+                part += 1;
+                at = 0;
+            }
+        }
+        if unknown {
+            (min, max) = (None, None);
+        }
+        out.push(ZoneStats {
+            rows: n as u64,
+            nulls: nulls as u64,
             min,
             max,
         });

@@ -13,6 +13,14 @@ pub(crate) struct Scratch {
     pub(crate) b: Vec<u8>,
     /// A whole decoded block, for item ranges that cover part of it.
     pub(crate) block: Vec<u8>,
+    /// The decoded first block (or its prefix), DELTA's reference in range reads.
+    pub(crate) reference: Vec<u8>,
+    /// The filtered bytes of the items of a partly decoded block.
+    pub(crate) part: Vec<u8>,
+    /// Items of a partly decoded block, when the range starts or ends inside one.
+    pub(crate) items: Vec<u8>,
+    /// BYTEDELTA-decoded stream prefixes of a partly decoded block.
+    pub(crate) summed: Vec<u8>,
 }
 
 thread_local! {

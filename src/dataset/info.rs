@@ -1,12 +1,13 @@
 //! `b2frame info --json DATASET`: rows, version and, per column, its Arrow type,
 //! null count and stored buffers (role, path, typesize, sizes), children nested
-//! the same way.
+//! the same way; dictionary-encoded columns add `"encoding": "dictionary"` and
+//! their distinct values as `dictionary`.
 
 use arrow_schema::{DataType, Field};
 use serde_json::{json, Value};
 
 use super::Dataset;
-use crate::arrow::ArrayNode;
+use crate::arrow::{ArrayNode, Encoding};
 
 /// The names of a type's children, in [`ArrayNode::children`] order.
 fn child_fields(dt: &DataType) -> Vec<Field> {
@@ -56,6 +57,18 @@ fn column(field: &Field, nodes: &[&ArrayNode]) -> Value {
     });
     if !children.is_empty() {
         v["children"] = Value::Array(children);
+    }
+    // Dictionary-encoded fragments: their keys are in `buffers`, the distinct
+    // values under `dictionary`.
+    let dict: Vec<&ArrayNode> = nodes
+        .iter()
+        .filter(|n| n.encoding == Some(Encoding::Dictionary))
+        .filter_map(|n| n.children.first())
+        .collect();
+    if !dict.is_empty() {
+        v["encoding"] = json!("dictionary");
+        let f = Field::new("values", field.data_type().clone(), false);
+        v["dictionary"] = column(&f, &dict);
     }
     v
 }

@@ -17,15 +17,17 @@ use crate::store::Store;
 pub const MANIFEST_DIR: &str = "_manifest";
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "b2frame-dataset";
-/// The manifest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest manifest format version this build reads and writes. Version 2
+/// adds dictionary-encoded columns (`"encoding": "dictionary"`); a manifest
+/// without them is written as version 1, which older readers accept.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One committed version of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Always [`FORMAT`].
     pub format: String,
-    /// Always [`FORMAT_VERSION`].
+    /// 1 or 2 (see [`FORMAT_VERSION`]).
     pub format_version: u32,
     /// The version (1 for the first commit).
     pub version: u64,
@@ -80,16 +82,34 @@ pub fn encode_schema(schema: &Schema) -> Result<String> {
     Ok(base64::engine::general_purpose::STANDARD.encode(buf))
 }
 
-/// Decodes [`encode_schema`]'s output.
+/// Decodes [`encode_schema`]'s output. Decoded schemas are kept (the last 16
+/// distinct ones): opening a dataset decodes the same string again and again.
 ///
 /// # Errors
 /// `Arrow` or `InvalidArgument` for malformed bytes.
 pub fn decode_schema(s: &str) -> Result<SchemaRef> {
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<Vec<(String, SchemaRef)>>> = OnceLock::new();
+    let seen = SEEN.get_or_init(|| Mutex::new(Vec::new()));
+    if let Some(hit) = seen
+        .lock()
+        .ok()
+        .and_then(|v| v.iter().find(|(k, _)| k == s).map(|(_, v)| v.clone()))
+    {
+        return Ok(hit);
+    }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s)
         .map_err(|e| Error::invalid("schema", format!("bad base64: {e}")))?;
     let r = arrow_ipc::reader::StreamReader::try_new(Cursor::new(bytes), None)?;
-    Ok(r.schema())
+    let schema = r.schema();
+    if let Ok(mut v) = seen.lock() {
+        if v.len() >= 16 {
+            v.remove(0);
+        }
+        v.push((s.to_string(), schema.clone()));
+    }
+    Ok(schema)
 }
 
 fn corrupt(path: &str, detail: impl Into<String>) -> Error {
@@ -108,7 +128,10 @@ impl Manifest {
     /// that disagrees with the file name, row counts that do not add up, or a schema
     /// that does not decode or does not match the columns.
     pub fn parse(path: &str, bytes: &[u8]) -> Result<Manifest> {
-        let m: Manifest = serde_json::from_slice(bytes)
+        // One UTF-8 check for the whole text, not one per string.
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| corrupt(path, format!("invalid manifest JSON: {e}")))?;
+        let m: Manifest = serde_json::from_str(text)
             .map_err(|e| corrupt(path, format!("invalid manifest JSON: {e}")))?;
         if m.format != FORMAT {
             return Err(corrupt(
@@ -116,7 +139,7 @@ impl Manifest {
                 format!("format '{}', expected '{FORMAT}'", m.format),
             ));
         }
-        if m.format_version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&m.format_version) {
             return Err(Error::unsupported(
                 "dataset format",
                 format!(
@@ -170,11 +193,25 @@ impl Manifest {
         decode_schema(&self.schema)
     }
 
+    /// The lowest format version that describes every fragment: 2 when a column
+    /// (or a child) is dictionary-encoded, 1 otherwise.
+    pub fn required_format_version(&self) -> u32 {
+        fn encoded(n: &crate::arrow::ArrayNode) -> bool {
+            n.encoding.is_some() || n.children.iter().any(encoded)
+        }
+        let any = self.fragments.iter().any(|f| f.columns.iter().any(encoded));
+        if any {
+            2
+        } else {
+            1
+        }
+    }
+
     /// An empty manifest of `version` for `schema`.
     pub(crate) fn empty(version: u64, schema: &Schema) -> Result<Manifest> {
         Ok(Manifest {
             format: FORMAT.to_string(),
-            format_version: FORMAT_VERSION,
+            format_version: 1,
             version,
             rows: 0,
             schema: encode_schema(schema)?,

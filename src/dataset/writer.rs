@@ -7,13 +7,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow_array::{RecordBatch, RecordBatchReader};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{Schema, SchemaRef};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
 use super::manifest::{self, Fragment, Manifest};
-use crate::arrow::{self, zone_stats, EncodeOptions};
+use super::ranged;
+use crate::arrow::{self, EncodeOptions};
 use crate::error::{DatasetErrorKind, Error, Result};
 use crate::store::{self, Store};
 
@@ -233,14 +234,25 @@ impl DatasetWriter {
         self.pending.push(b);
         let fr = self.options.fragment_rows;
         while self.pending_rows >= fr {
-            let all = arrow_select::concat::concat_batches(&self.schema, &self.pending)?;
-            self.pending.clear();
-            self.flush_fragment(&all.slice(0, fr))?;
-            let rest = all.slice(fr, all.num_rows() - fr);
-            self.pending_rows = rest.num_rows();
-            if rest.num_rows() > 0 {
-                self.pending.push(rest);
+            // The first `fr` rows (slicing the batch that straddles the end).
+            let mut take = Vec::new();
+            let mut need = fr;
+            let mut rest = Vec::new();
+            for b in self.pending.drain(..) {
+                if need == 0 {
+                    rest.push(b);
+                } else if b.num_rows() <= need {
+                    need -= b.num_rows();
+                    take.push(b);
+                } else {
+                    take.push(b.slice(0, need));
+                    rest.push(b.slice(need, b.num_rows() - need));
+                    need = 0;
+                }
             }
+            self.pending = rest;
+            self.pending_rows -= fr;
+            self.flush_fragment(&take)?;
         }
         Ok(())
     }
@@ -263,14 +275,15 @@ impl DatasetWriter {
         if self.pending_rows == 0 {
             return Ok(());
         }
-        let all = arrow_select::concat::concat_batches(&self.schema, &self.pending)?;
-        self.pending.clear();
+        let all = std::mem::take(&mut self.pending);
         self.pending_rows = 0;
         self.flush_fragment(&all)
     }
 
-    /// Encodes and uploads one fragment.
-    fn flush_fragment(&mut self, batch: &RecordBatch) -> Result<()> {
+    /// Encodes and uploads one fragment: the rows of `batches`, in order (each
+    /// column's parts are encoded without concatenating fixed-width values).
+    fn flush_fragment(&mut self, batches: &[RecordBatch]) -> Result<()> {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let version = self.base.as_ref().map_or(1, |m| m.version + 1);
         let id = fragment_id(version);
         let enc = &self.options.encode;
@@ -279,25 +292,39 @@ impl DatasetWriter {
             .schema
             .fields()
             .par_iter()
-            .zip(batch.columns().par_iter())
             .enumerate()
-            .map(|(i, (field, col))| {
+            .map(|(i, field)| {
                 let key = format!("data/{id}/c{i}");
-                let (mut node, buffers) = arrow::encode(col.as_ref(), field, &key, enc)?;
+                let parts: Vec<ArrayRef> = batches.iter().map(|b| b.column(i).clone()).collect();
+                let (mut node, buffers) = arrow::encode_parts(&parts, field, &key, enc)?;
                 let frames = buffers
                     .into_par_iter()
-                    .map(|b| Ok((b.path, b.schunk.to_cframe()?)))
+                    .map(|b| {
+                        let frame = b.schunk.to_cframe()?;
+                        let footer = ranged::footer_of(&b.path, &frame)?;
+                        Ok((b.path, frame, footer))
+                    })
                     .collect::<Result<Vec<_>>>()?;
-                let lens: std::collections::HashMap<&str, u64> = frames
+                // Where the chunks lie, so that readers need not read footers.
+                let layout: std::collections::HashMap<&str, (u64, u64, Vec<u64>)> = frames
                     .iter()
-                    .map(|(p, f)| (p.as_str(), f.len() as u64))
+                    .map(|(p, f, foot)| {
+                        (
+                            p.as_str(),
+                            (f.len() as u64, foot.chunksize, foot.chunk_offsets()),
+                        )
+                    })
                     .collect();
                 node.for_each_buffer_mut(&mut |b| {
-                    if let Some(p) = &b.path {
-                        b.frame_len = lens.get(p.as_str()).copied().unwrap_or(0);
+                    if let Some((len, cs, offs)) = b.path.as_deref().and_then(|p| layout.get(p)) {
+                        b.frame_len = *len;
+                        b.chunksize = *cs;
+                        b.chunk_offsets = offs.clone();
                     }
                 });
-                let stats = zone_stats(col.as_ref(), zone_rows);
+                let frames: Vec<(String, Vec<u8>)> =
+                    frames.into_iter().map(|(p, f, _)| (p, f)).collect();
+                let stats = arrow::zone_stats_parts(&parts, zone_rows);
                 Ok((node, frames, stats))
             })
             .collect::<Result<_>>()?;
@@ -319,7 +346,7 @@ impl DatasetWriter {
         })??;
         self.fragments.push(Fragment {
             id,
-            rows: batch.num_rows() as u64,
+            rows: rows as u64,
             zone_rows: zone_rows as u64,
             columns,
             stats,
@@ -350,6 +377,7 @@ impl DatasetWriter {
             };
             m.fragments.extend(self.fragments.iter().cloned());
             m.rows = m.fragments.iter().map(|f| f.rows).sum();
+            m.format_version = m.required_format_version();
             if store::block_on(manifest::commit(&self.store, &m))?? {
                 return Ok(version);
             }

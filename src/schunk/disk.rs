@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::chunk::params::{CParams, DParams};
+use crate::chunk::partial::{self, Plan};
 use crate::chunk::{ChunkHeader, SpecialValue};
 use crate::error::{Error, Part, Result};
 use crate::frame::{
@@ -263,6 +264,19 @@ pub(crate) fn check_writable(disk: &Option<Disk>) -> Result<()> {
     }
 }
 
+thread_local! {
+    static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's buffer for compressed chunks read from files (a
+/// fresh one if it is in use), so reading a chunk does not allocate and zero it.
+pub(crate) fn with_chunk_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    CHUNK_BUF.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
 fn corrupt(part: Part, at: u64, detail: impl Into<String>) -> Error {
     Error::corrupt(part, usize::try_from(at).unwrap_or(usize::MAX), detail)
 }
@@ -282,10 +296,14 @@ impl Disk {
         Ok(v)
     }
 
-    /// Reads stored chunk bytes at `pos` (at most `span` bytes, cut to the chunk's cbytes).
-    pub(crate) fn read(&self, pos: u64, span: usize) -> Result<Vec<u8>> {
-        let head = Disk::read_vec(&*self.io, pos, span.min(32))?;
-        let cbytes = seal::raw_cbytes(&head)
+    /// Reads the stored chunk at `pos` (at most `span` bytes, cut to the chunk's
+    /// cbytes) into `buf`, grown when too short and never shrunk (a reused buffer is
+    /// not zeroed again); returns the chunk's length `n`, its bytes being `buf[..n]`.
+    pub(crate) fn read_into(&self, pos: u64, span: usize, buf: &mut Vec<u8>) -> Result<usize> {
+        let mut head = [0u8; 32];
+        let head = &mut head[..span.min(32)];
+        self.io.read_exact_at(head, pos)?;
+        let cbytes = seal::raw_cbytes(head)
             .filter(|&c| c >= 16 && c <= span)
             .ok_or_else(|| {
                 corrupt(
@@ -294,81 +312,75 @@ impl Disk {
                     format!("chunk header claims more bytes than the {span} available"),
                 )
             })?;
-        if cbytes <= head.len() {
-            let mut head = head;
-            head.truncate(cbytes);
-            return Ok(head);
+        if buf.len() < cbytes {
+            buf.resize(cbytes, 0);
         }
-        Disk::read_vec(&*self.io, pos, cbytes)
+        if cbytes <= head.len() {
+            buf[..cbytes].copy_from_slice(&head[..cbytes]);
+        } else {
+            buf[..head.len()].copy_from_slice(head);
+            self.io
+                .read_exact_at(&mut buf[head.len()..cbytes], pos + head.len() as u64)?;
+        }
+        Ok(cbytes)
     }
 
-    /// Reads what decoding bytes `range` of the chunk at `pos` needs: an image of the
-    /// chunk with its header, block starts and the needed blocks (other bytes zero).
-    pub(crate) fn read_sparse(
+    /// Decodes bytes `range` of the chunk at `pos` (at most `span` bytes) into `out`,
+    /// reading only its header and block starts and then the blocks holding the range
+    /// (see [`crate::chunk::partial`]). `nbytes` is the size the offsets index implies.
+    /// Returns `Ok(false)`, having written nothing, when the chunk must be read whole
+    /// (it has no independent blocks, or its header disagrees with the index).
+    pub(crate) fn read_range(
         &self,
         pos: u64,
         span: usize,
+        nbytes: usize,
         range: std::ops::Range<usize>,
-    ) -> Result<Vec<u8>> {
-        let head = Disk::read_vec(&*self.io, pos, span.min(32))?;
-        let Ok(h) = ChunkHeader::parse(&{
-            // Parse the header alone: pad to the claimed length with zeros.
-            let mut img = head.clone();
-            if let Some(c) = seal::raw_cbytes(&head).filter(|&c| c <= span && c > img.len()) {
-                img.resize(c, 0);
-            }
-            img
-        }) else {
-            return self.read(pos, span);
+        out: &mut [u8],
+    ) -> Result<bool> {
+        // Header and, for up to 120 blocks, the block starts in one read.
+        let mut prefix = Disk::read_vec(&*self.io, pos, span.min(512))?;
+        let (Some(cbytes), Some(&ts)) = (seal::raw_cbytes(&prefix), prefix.get(3)) else {
+            return Ok(false);
         };
-        let simple = h.header_len == 32
-            && h.special().is_none()
-            && !h.is_memcpyed()
-            && !h.is_vl_blocks()
-            && !h.has_dict()
-            && h.nbytes > 0;
-        let nblocks = h.nblocks();
-        if !simple || nblocks <= 2 || range.is_empty() || range.end > h.nbytes {
-            return self.read(pos, span);
+        let stored = prefix
+            .get(4..8)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let ts = usize::from(ts);
+        if cbytes > span || ts == 0 || stored != i32::try_from(nbytes).ok() {
+            return Ok(false);
         }
-        let table_end = 32 + 4 * nblocks;
-        if table_end > h.cbytes {
-            return self.read(pos, span);
-        }
-        let mut img = vec![0u8; h.cbytes];
-        img[..32].copy_from_slice(&head[..32]);
-        self.io.read_exact_at(&mut img[32..table_end], pos + 32)?;
-        let bstarts: Vec<usize> = (0..nblocks)
-            .map(|b| {
-                let p = 32 + 4 * b;
-                i32::from_le_bytes([img[p], img[p + 1], img[p + 2], img[p + 3]]).max(0) as usize
-            })
-            .collect();
-        let bs = h.blocksize;
-        let mut need: Vec<usize> = (range.start / bs..=(range.end - 1) / bs).collect();
-        if h.filters
-            .contains(&crate::chunk::params::Filter::Delta.id())
-            && need[0] != 0
-        {
-            need.push(0);
-        }
-        let mut sorted: Vec<usize> = bstarts.clone();
-        sorted.sort_unstable();
-        for b in need {
-            let start = bstarts[b];
-            let end = sorted
-                .iter()
-                .find(|&&s| s > start)
-                .copied()
-                .unwrap_or(h.cbytes);
-            if start < table_end || end > h.cbytes {
-                // Let the decoder report the bad block start.
-                continue;
+        // Whole items `items` (bytes `wide`) hold the range.
+        let items = range.start / ts..range.end.div_ceil(ts);
+        let wide = items.start * ts..(items.end * ts).min(nbytes);
+        loop {
+            match partial::plan(&prefix, cbytes, wide.clone())? {
+                Plan::NeedPrefix(n) if n > prefix.len() && n <= cbytes => {
+                    prefix = Disk::read_vec(&*self.io, pos, n)?;
+                }
+                Plan::Raw(r) if r.len() == wide.len() => {
+                    let at = pos + (r.start + range.start - wide.start) as u64;
+                    self.io.read_exact_at(out, at)?;
+                    return Ok(true);
+                }
+                Plan::Blocks(ranges) => {
+                    let pieces = ranges
+                        .iter()
+                        .map(|r| Disk::read_vec(&*self.io, pos + r.start as u64, r.len()))
+                        .collect::<Result<Vec<_>>>()?;
+                    let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+                    if wide == range {
+                        partial::decode_items(&prefix, &ranges, &refs, items, out)?;
+                    } else {
+                        let mut buf = vec![0u8; wide.len()];
+                        partial::decode_items(&prefix, &ranges, &refs, items, &mut buf)?;
+                        out.copy_from_slice(&buf[range.start - wide.start..range.end - wide.start]);
+                    }
+                    return Ok(true);
+                }
+                _ => return Ok(false),
             }
-            self.io
-                .read_exact_at(&mut img[start..end], pos + start as u64)?;
         }
-        Ok(img)
     }
 
     /// Rewrites the metalayer contents (same lengths) in the header, in one write.
@@ -406,13 +418,58 @@ struct Loaded {
     sealed: bool,
 }
 
+/// Bytes read up front when opening a frame: its first `HEAD_AHEAD` bytes (header
+/// and metalayers) and its last `TAIL_AHEAD` (trailer and offsets index).
+const HEAD_AHEAD: u64 = 4096;
+/// See [`HEAD_AHEAD`].
+const TAIL_AHEAD: u64 = 16 * 1024;
+
+/// Positioned reads while opening a frame, served from the two windows read up
+/// front (see [`HEAD_AHEAD`]) when the bytes lie inside one: a frame whose header,
+/// trailer and index fit opens with two reads instead of five or six.
+struct Ahead<'a> {
+    io: &'a dyn Backend,
+    /// (position, bytes) of the first and the last bytes of the file.
+    windows: [(u64, Vec<u8>); 2],
+}
+
+impl<'a> Ahead<'a> {
+    /// Reads the windows of a file of `size` bytes.
+    fn new(io: &'a dyn Backend, size: u64) -> Result<Ahead<'a>> {
+        let head = size.min(HEAD_AHEAD);
+        let tail = size.saturating_sub(TAIL_AHEAD).max(head);
+        let len = |n: u64| usize::try_from(n).unwrap_or(0);
+        Ok(Ahead {
+            io,
+            windows: [
+                (0, Disk::read_vec(io, 0, len(head))?),
+                (tail, Disk::read_vec(io, tail, len(size - tail))?),
+            ],
+        })
+    }
+
+    /// `len` bytes at `pos`, from a window or read now.
+    fn read_vec(&self, pos: u64, len: usize) -> Result<Vec<u8>> {
+        for (at, w) in &self.windows {
+            let inside = pos
+                .checked_sub(*at)
+                .and_then(|o| usize::try_from(o).ok())
+                .and_then(|o| w.get(o..o.checked_add(len)?));
+            if let Some(bytes) = inside {
+                return Ok(bytes.to_vec());
+            }
+        }
+        Disk::read_vec(self.io, pos, len)
+    }
+}
+
 /// Reads the trailer length field that ends a frame of `frame_len` bytes.
-fn read_trailer_len(io: &dyn Backend, frame_len: u64, header_len: usize) -> Result<usize> {
+fn read_trailer_len(io: &Ahead<'_>, frame_len: u64, header_len: usize) -> Result<usize> {
     let n = (TRAILER_LEN_OFFSET + 1) as u64;
     let at = frame_len
         .checked_sub(n)
         .ok_or_else(|| corrupt(Part::FrameTrailer, 0, "frame too short for a trailer"))?;
-    let t = Disk::read_vec(io, at, TRAILER_LEN_OFFSET + 1)?;
+    let t = io.read_vec(at, TRAILER_LEN_OFFSET + 1)?;
     if t[0] != 0xce || t[5] != 0xd8 {
         return Err(corrupt(Part::FrameTrailer, at, "no trailer length field"));
     }
@@ -429,7 +486,7 @@ fn read_trailer_len(io: &dyn Backend, frame_len: u64, header_len: usize) -> Resu
 
 /// Loads a frame whose header is `h`. Unless `trust_record`, a sealed trailer's
 /// commit record must agree with the header (otherwise the header is torn).
-fn load(io: &dyn Backend, h: FrameHeader, size: u64, trust_record: bool) -> Result<Loaded> {
+fn load(io: &Ahead<'_>, h: FrameHeader, size: u64, trust_record: bool) -> Result<Loaded> {
     if h.frame_type & 0x0f != 0 {
         return Err(corrupt(Part::FrameHeader, 26, "not a contiguous frame"));
     }
@@ -442,18 +499,18 @@ fn load(io: &dyn Backend, h: FrameHeader, size: u64, trust_record: bool) -> Resu
         ));
     }
     let hl = h.header_len;
-    let header = Disk::read_vec(io, 0, hl)?;
+    let header = io.read_vec(0, hl)?;
     let metalayers = parse_metalayers(&header)?;
     let tl = read_trailer_len(io, frame_len, hl)?;
     let tpos = frame_len - tl as u64;
-    let trailer = Disk::read_vec(io, tpos, tl)?;
+    let trailer = io.read_vec(tpos, tl)?;
     let (_, mut vlmeta) = parse_trailer(&trailer, tpos as usize)?;
     let (offsets, index) = if h.nbytes > 0 {
         let chunks_end = (hl as u64)
             .checked_add(h.cbytes)
             .filter(|&e| e <= tpos)
             .ok_or_else(|| corrupt(Part::FrameHeader, 39, "cbytes runs past the trailer"))?;
-        let index = Disk::read_vec(io, chunks_end, (tpos - chunks_end) as usize)?;
+        let index = io.read_vec(chunks_end, (tpos - chunks_end) as usize)?;
         let ih = ChunkHeader::parse(&index)
             .map_err(|e| corrupt(Part::OffsetsIndex, chunks_end, format!("index chunk: {e}")))?;
         if ih.cbytes != index.len() {
@@ -485,7 +542,7 @@ fn load(io: &dyn Backend, h: FrameHeader, size: u64, trust_record: bool) -> Resu
     let mut record = Vec::new();
     if let Some((_, rpos)) = fp.filter(|&(_, p)| p != 0) {
         if rpos.saturating_add(RECORD_LEN as u64) <= tpos {
-            record = Disk::read_vec(io, rpos, RECORD_LEN)?;
+            record = io.read_vec(rpos, RECORD_LEN)?;
         }
     }
     let checked = seal::check_seal(fp, &record, &index, entry.as_deref(), n, &h);
@@ -535,7 +592,7 @@ fn load(io: &dyn Backend, h: FrameHeader, size: u64, trust_record: bool) -> Resu
                 let len = if h.chunksize > 0 {
                     h.implied_chunk_nbytes(i, n)?
                 } else {
-                    let head = Disk::read_vec(io, pos, 16)?;
+                    let head = io.read_vec(pos, 16)?;
                     usize::try_from(i32::from_le_bytes([head[4], head[5], head[6], head[7]]))
                         .map_err(|_| corrupt(Part::FrameChunk, pos, "negative chunk nbytes"))?
                 };
@@ -566,13 +623,13 @@ fn load(io: &dyn Backend, h: FrameHeader, size: u64, trust_record: bool) -> Resu
 }
 
 /// Rebuilds a torn header from the commit record of the trailer ending the file.
-fn recover(io: &dyn Backend, size: u64) -> Result<(Loaded, Vec<u8>)> {
+fn recover(io: &Ahead<'_>, size: u64) -> Result<(Loaded, Vec<u8>)> {
     let tl = read_trailer_len(io, size, frame::MIN_HEADER_LEN)?;
-    let trailer = Disk::read_vec(io, size - tl as u64, tl)?;
+    let trailer = io.read_vec(size - tl as u64, tl)?;
     let (_, rpos) = seal::read_fingerprint(&trailer)
         .filter(|&(_, p)| p != 0)
         .ok_or_else(|| corrupt(Part::FrameTrailer, size, "no commit record"))?;
-    let record = Disk::read_vec(io, rpos, RECORD_LEN)?;
+    let record = io.read_vec(rpos, RECORD_LEN)?;
     if &record[..8] != RECORD_MAGIC {
         return Err(corrupt(Part::FrameTrailer, rpos, "bad commit record"));
     }
@@ -650,15 +707,15 @@ impl SChunk {
     /// As [`SChunk::open_file`].
     pub fn open_backend(io: Arc<dyn Backend>, options: &OpenOptions) -> Result<SChunk> {
         let size = io.size()?;
-        let first = Disk::read_vec(
-            &*io,
+        let ahead = Ahead::new(&*io, size)?;
+        let first = ahead.read_vec(
             0,
             usize::try_from(size.min(frame::METALAYERS_OFFSET as u64)).unwrap_or(0),
         )?;
         let (loaded, repair) =
-            match FrameHeader::parse(&first).and_then(|h| load(&*io, h, size, false)) {
+            match FrameHeader::parse(&first).and_then(|h| load(&ahead, h, size, false)) {
                 Ok(l) => (l, None),
-                Err(e) => match recover(&*io, size) {
+                Err(e) => match recover(&ahead, size) {
                     Ok((l, fixed)) => (l, Some(fixed)),
                     Err(_) => return Err(e),
                 },

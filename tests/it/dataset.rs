@@ -202,14 +202,14 @@ fn projection_and_row_range_fetch_only_the_needed_chunks() {
     );
     assert_eq!(got[0].column(0), batch(51_000, 1000).column(0));
     let s = store.stats();
-    // One footer probe and one chunk request for the one frame touched.
-    assert!(s.get_requests <= 4, "{s:?}");
+    // Chunk offsets come from the manifest: one request for the one chunk touched.
+    assert_eq!(s.get_requests, 1, "{s:?}");
     assert!(
         s.bytes_read < id_frame / 2,
         "read {} bytes, the id column is {id_frame}, all {total}",
         s.bytes_read
     );
-    // Footers are cached per reader: a second slice costs one request.
+    // A second slice costs one request too.
     store.reset_stats();
     read_all(
         &ds,
@@ -484,9 +484,10 @@ fn corrupt_truncated_and_missing_frames_name_the_object() {
         .path
         .clone()
         .unwrap();
-    // Truncated frame.
+    // Truncated frame (cut inside its chunk: readers take the chunk offsets from
+    // the manifest, so only a read of damaged bytes can notice).
     let bytes = block_on(store.get(&id_path)).unwrap().unwrap();
-    block_on(store.put(&id_path, bytes.slice(..bytes.len() - 7)))
+    block_on(store.put(&id_path, bytes.slice(..bytes.len() / 2)))
         .unwrap()
         .unwrap();
     let e = ds.read_column("id", 0..10).unwrap_err();
@@ -582,12 +583,19 @@ fn cli_convert_flights_parquet_to_a_dataset_and_back() {
         .map(|b| b["role"].as_str().unwrap())
         .collect();
     assert_eq!(roles, ["validity", "values"]);
+    // tailnum (4,043 distinct values) is dictionary-encoded: 2-byte keys, then
+    // the distinct values with their own offsets.
     let tail = cols.iter().find(|c| c["name"] == "tailnum").unwrap();
+    assert_eq!(tail["encoding"], "dictionary");
     let b = tail["buffers"].as_array().unwrap();
-    assert!(b.iter().any(
+    assert!(b
+        .iter()
+        .any(|b| b["role"] == "values" && b["typesize"].as_u64() == Some(2)));
+    let d = tail["dictionary"]["buffers"].as_array().unwrap();
+    assert!(d.iter().any(
         |b| b["role"] == "offsets" && b["typesize"].as_u64().is_some_and(|t| t == 4 || t == 8)
     ));
-    for b in b {
+    for b in b.iter().chain(d) {
         let p = ds_dir.join(b["path"].as_str().unwrap());
         assert_eq!(
             std::fs::metadata(&p).map(|m| m.is_file()).ok(),
@@ -640,4 +648,167 @@ fn cli_convert_flights_parquet_to_a_dataset_and_back() {
         dir.path().join("csvds").to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// A 400,000-row table: a nullable random walk (Int64), a low-cardinality
+/// nullable string, a unique string per row and low-cardinality binary values.
+fn mixed(start: usize, n: usize) -> RecordBatch {
+    let mut x = 0i64;
+    let walk: Vec<Option<i64>> = (0..start + n)
+        .map(|i| {
+            x += (i as i64).wrapping_mul(2_654_435_761) % 20_001 - 10_000;
+            (i % 13 != 0).then_some(x)
+        })
+        .skip(start)
+        .collect();
+    let rows = start..start + n;
+    let city = StringArray::from_iter(
+        rows.clone()
+            .map(|i| (i % 11 != 0).then(|| ["Paris", "Lyon", "Nice", "Lille"][i * 31 % 4])),
+    );
+    let uniq = LargeStringArray::from_iter_values(rows.clone().map(|i| format!("row-{i}")));
+    let bin = BinaryArray::from_iter_values(rows.map(|i| vec![(i % 5) as u8; i % 5 + 17]));
+    RecordBatch::try_from_iter([
+        ("walk", Arc::new(Int64Array::from(walk)) as ArrayRef),
+        ("city", Arc::new(city) as ArrayRef),
+        ("uniq", Arc::new(uniq) as ArrayRef),
+        ("bin", Arc::new(bin) as ArrayRef),
+    ])
+    .unwrap()
+}
+
+#[test]
+fn low_cardinality_strings_are_dictionary_encoded_and_read_back_as_strings() {
+    let store = mem();
+    let b = mixed(0, 400_000);
+    let mut w = DatasetWriter::new(store.clone(), b.schema(), WriteOptions::default()).unwrap();
+    for i in 0..4 {
+        w.write(&b.slice(i * 100_000, 100_000)).unwrap();
+    }
+    w.finish().unwrap();
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!(ds.manifest().format_version, 2);
+    let cols = &ds.manifest().fragments[0].columns;
+    use b2frame::arrow::Encoding;
+    assert_eq!(cols[1].encoding, Some(Encoding::Dictionary));
+    assert_eq!(cols[2].encoding, None, "one value per row: no dictionary");
+    assert_eq!(cols[3].encoding, Some(Encoding::Dictionary));
+    let keys = cols[1].buffer(b2frame::arrow::BufferRole::Values).unwrap();
+    assert_eq!((keys.typesize, keys.nbytes), (1, 400_000));
+    // Full read, a slice across a chunk boundary and a small batch size.
+    let all = concat(&read_all(&ds, ScanOptions::default()), &b.schema());
+    assert_eq!(all, b);
+    for (rows, bs) in [
+        (131_000..132_100, 1 << 17),
+        (5..17, 4),
+        (399_000..400_000, 333),
+    ] {
+        let got = read_all(
+            &ds,
+            ScanOptions::default()
+                .with_rows(rows.clone())
+                .with_batch_size(bs),
+        );
+        let got = concat(&got, &b.schema());
+        assert_eq!(
+            got,
+            b.slice(rows.start as usize, (rows.end - rows.start) as usize)
+        );
+    }
+    // Turned off: plain offsets and bytes, the same rows, format version 1.
+    let plain = mem();
+    let opts = WriteOptions::default().with_encode(EncodeOptions::default().with_dictionary(false));
+    let mut w = DatasetWriter::new(plain.clone(), b.schema(), opts).unwrap();
+    w.write(&b).unwrap();
+    w.finish().unwrap();
+    let pd = Dataset::open_store(plain).unwrap();
+    assert_eq!(pd.manifest().format_version, 1);
+    assert!(pd.manifest().fragments[0]
+        .columns
+        .iter()
+        .all(|c| c.encoding.is_none()));
+    assert_eq!(
+        concat(&read_all(&pd, ScanOptions::default()), &b.schema()),
+        b
+    );
+    assert!(
+        ds.manifest().fragments[0].columns[1]
+            .all_buffers()
+            .iter()
+            .map(|b| b.cbytes)
+            .sum::<u64>()
+            < pd.manifest().fragments[0].columns[1]
+                .all_buffers()
+                .iter()
+                .map(|b| b.cbytes)
+                .sum::<u64>()
+    );
+}
+
+#[test]
+fn cold_1000_row_slice_reads_one_block_not_the_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("ds");
+    let url = url.to_str().unwrap();
+    let b = mixed(0, 400_000);
+    let mut w = DatasetWriter::create(url, b.schema(), WriteOptions::default()).unwrap();
+    w.write(&b).unwrap();
+    w.finish().unwrap();
+    // A cold reader: a new store (fresh counters), nothing cached.
+    let store = Store::from_url(url, []).unwrap();
+    assert!(store.is_local());
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    let opened = store.stats();
+    assert_eq!((opened.list_requests, opened.get_requests), (1, 1));
+    let walk = &ds.manifest().fragments[0].columns[0];
+    let values = walk.buffer(b2frame::arrow::BufferRole::Values).unwrap();
+    let chunk = values.chunk_offsets[2] - values.chunk_offsets[1];
+    store.reset_stats();
+    let got = ds.read_column("walk", 150_000..151_000).unwrap();
+    assert_eq!(got.as_ref(), b.column(0).slice(150_000, 1000).as_ref());
+    let s = store.stats();
+    // Validity: its whole (small) chunk; values: the chunk prefix, then the block.
+    assert_eq!(s.get_requests, 3, "{s:?}");
+    assert!(
+        s.bytes_read * 4 < chunk,
+        "read {} bytes for a chunk of {chunk}",
+        s.bytes_read
+    );
+    // The prefix is cached: another slice of that chunk is one request per buffer.
+    store.reset_stats();
+    ds.read_column("walk", 170_000..171_000).unwrap();
+    assert_eq!(store.stats().get_requests, 2);
+}
+
+#[test]
+fn manifests_without_chunk_offsets_are_read_through_the_frame_footers() {
+    let store = mem();
+    write(&store, 0, 30_000, WriteMode::Create);
+    let path = "_manifest/v00000000000000000001.json";
+    let bytes = block_on(store.get(path)).unwrap().unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("chunk_offsets");
+                m.remove("chunksize");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    assert!(!v.to_string().contains("chunk_offsets"));
+    block_on(store.put(path, serde_json::to_vec(&v).unwrap().into()))
+        .unwrap()
+        .unwrap();
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    store.reset_stats();
+    let got = concat(
+        &read_all(&ds, ScanOptions::default().with_rows(12_345..27_000)),
+        &ds.schema(),
+    );
+    assert_eq!(got, batch(12_345, 27_000 - 12_345));
+    assert!(store.stats().get_requests > 4, "footers were probed");
 }

@@ -79,9 +79,11 @@ pub fn run(params: &CompressArgs, repeat: usize, raw: &[u8]) -> Result<BenchRepo
     Ok(BenchReport { json })
 }
 
-/// Item-level timings of an in-memory super-chunk (`--slice-items N`): reads of
-/// `n` items at random offsets, 1-item `set_slice`, and appends of 100k-item
-/// pieces against chunk-aligned appends. Adds keys to `report.json`.
+/// Item-level timings of a super-chunk (`--slice-items N`): reads of `n` items at
+/// random offsets in memory and from a `.b2frame` file opened for each read
+/// (`SChunk::open_file` + `read_into`, with and without per-chunk checksums),
+/// 1-item `set_slice`, and appends of 100k-item pieces against chunk-aligned
+/// appends. Adds keys to `report.json`.
 pub fn run_items(
     params: &CompressArgs,
     repeat: usize,
@@ -101,7 +103,8 @@ pub fn run_items(
     sc.flush()?;
     let aligned = t.elapsed().as_secs_f64();
     let piece = 100_000 * ts;
-    let mut unaligned_sc = b2frame::SChunk::with_storage(cparams, dparams, &storage)?;
+    let mut unaligned_sc =
+        b2frame::SChunk::with_storage(cparams.clone(), dparams.clone(), &storage)?;
     let t = Instant::now();
     for p in raw.chunks(piece) {
         unaligned_sc.append(p)?;
@@ -110,7 +113,7 @@ pub fn run_items(
     let unaligned = t.elapsed().as_secs_f64();
     let nitems = sc.nitems();
     let n = n.min(nitems).max(1);
-    let rounds = (repeat * 20).max(20);
+    let rounds = (repeat * 20).max(200);
     let mut x: u64 = 20_251_124;
     let mut next = |bound: usize| {
         x = x
@@ -126,6 +129,37 @@ pub fn run_items(
         sc.read_into(start..start + n, &mut out)?;
         slice_times.push(t.elapsed().as_secs_f64());
     }
+    let open_median = |file: &b2frame::SChunk, next: &mut dyn FnMut(usize) -> usize| {
+        let path =
+            std::env::temp_dir().join(format!("b2frame-bench-{}.b2frame", std::process::id()));
+        file.save(&path)?;
+        let options = b2frame::schunk::OpenOptions::default();
+        let mut out = vec![0u8; n * ts];
+        let mut times = Vec::with_capacity(rounds);
+        let result = (|| -> Result<f64> {
+            for _ in 0..rounds {
+                let start = next(nitems - n + 1);
+                let t = Instant::now();
+                let f = b2frame::SChunk::open_file(&path, &options)?;
+                f.read_into(start..start + n, &mut out)?;
+                times.push(t.elapsed().as_secs_f64());
+                drop(f);
+            }
+            Ok(median(times))
+        })();
+        let _ = std::fs::remove_file(&path);
+        result
+    };
+    let open_plain = open_median(&sc, &mut next)?;
+    let mut summed = b2frame::SChunk::with_storage(
+        cparams.clone(),
+        dparams.clone(),
+        &storage.clone().with_checksums(true),
+    )?;
+    summed.append(raw)?;
+    summed.flush()?;
+    let open_checked = open_median(&summed, &mut next)?;
+    drop(summed);
     let mut set_times = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let at = next(nitems);
@@ -144,6 +178,11 @@ pub fn run_items(
     if let Some(obj) = report.json.as_object_mut() {
         obj.insert("slice_items".into(), json!(n));
         obj.insert("slice_median_us".into(), json!(median(slice_times) * 1e6));
+        obj.insert("slice_open_median_us".into(), json!(open_plain * 1e6));
+        obj.insert(
+            "slice_open_checksums_median_us".into(),
+            json!(open_checked * 1e6),
+        );
         obj.insert("set_item_median_us".into(), json!(median(set_times) * 1e6));
         obj.insert("aligned_append_GBps".into(), json!(gbps(aligned)));
         obj.insert("unaligned_append_GBps".into(), json!(gbps(unaligned)));

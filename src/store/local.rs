@@ -1,0 +1,189 @@
+//! Direct reads of local files for stores opened from a local path: positioned
+//! reads (`pread`) and directory walks on the calling thread, instead of
+//! `object_store`'s `LocalFileSystem`, which hands every request to a blocking
+//! thread and reopens the file for it. Errors become the `object_store` errors
+//! that `LocalFileSystem` would return (`NotFound` stays `NotFound`), so callers
+//! cannot tell the two paths apart except by speed.
+
+use std::fs::File;
+use std::io;
+use std::ops::Range;
+use std::path::Path;
+
+use bytes::Bytes;
+
+use crate::error::Error;
+
+/// Whether `rel` is a relative path made only of ASCII letters, digits and
+/// `._-=` between single `/`s: such paths name the same file for
+/// `object_store` (no percent-encoding) and for the file system. Other paths
+/// (and `LocalFileSystem`'s `#n` staging files) go through `object_store`.
+pub(super) fn is_plain(rel: &str) -> bool {
+    !rel.is_empty()
+        && rel.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'='))
+        })
+}
+
+/// The whole file.
+pub(super) fn read(path: &Path) -> io::Result<Bytes> {
+    Ok(std::fs::read(path)?.into())
+}
+
+/// The file's size.
+pub(super) fn size(path: &Path) -> io::Result<u64> {
+    let m = std::fs::metadata(path)?;
+    if m.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "is a directory"));
+    }
+    Ok(m.len())
+}
+
+/// Bytes `range` of `file`; an `UnexpectedEof` error when the file ends first.
+pub(super) fn read_at(file: &File, range: Range<u64>) -> io::Result<Bytes> {
+    let len = usize::try_from(range.end - range.start)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "range too large"))?;
+    let mut buf = vec![0u8; len];
+    let mut done = 0usize;
+    while done < len {
+        let n = pread(file, &mut buf[done..], range.start + done as u64)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "range {}..{} returned {done} bytes, expected {len} (object too short)",
+                    range.start, range.end
+                ),
+            ));
+        }
+        done += n;
+    }
+    Ok(buf.into())
+}
+
+#[cfg(unix)]
+fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+#[cfg(not(any(unix, windows)))]
+fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file.try_clone()?;
+    f.seek(SeekFrom::Start(offset))?;
+    f.read(buf)
+}
+
+/// The files under `dir/prefix` (recursively) as `/`-separated paths relative to
+/// `dir` with their sizes, sorted; a missing directory lists nothing. Only plain
+/// names are listed (see [`is_plain`]), as `LocalFileSystem` skips its staging
+/// files.
+pub(super) fn list(dir: &Path, prefix: &str) -> io::Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    let mut todo = vec![prefix.to_string()];
+    while let Some(rel) = todo.pop() {
+        let entries = match std::fs::read_dir(dir.join(&rel)) {
+            Ok(e) => e,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                continue
+            }
+            Err(e) => return Err(e),
+        };
+        for e in entries {
+            let e = e?;
+            let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                continue;
+            };
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let ft = e.file_type()?;
+            if ft.is_dir() {
+                todo.push(path);
+            } else if is_plain(&path) {
+                let meta = match e.metadata() {
+                    Ok(m) => m,
+                    // Deleted meanwhile.
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => continue,
+                    Err(err) => return Err(err),
+                };
+                if meta.is_file() {
+                    out.push((path, meta.len()));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `object_store`'s error for a failed local `op` on `path`: `NotFound` for a
+/// missing file, `Generic` naming the operation and path otherwise.
+pub(super) fn error(op: &'static str, path: &Path, e: io::Error) -> Error {
+    let path = path.display().to_string();
+    Error::Store(if e.kind() == io::ErrorKind::NotFound {
+        object_store::Error::NotFound {
+            path,
+            source: Box::new(e),
+        }
+    } else {
+        object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(super::AtPath {
+                op,
+                path,
+                source: Box::new(e),
+            }),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_paths_are_simple_relative_names() {
+        assert!(is_plain("data/000001-ab/c0.values.b2frame"));
+        assert!(is_plain("_manifest/v00000000000000000001.json"));
+        for bad in ["", "/a", "a//b", "a/../b", "a b", "a#1", "ä", "a/"] {
+            assert!(!is_plain(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_reads_are_errors_and_lists_skip_staging_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/x"), b"0123456789").unwrap();
+        std::fs::write(dir.path().join("a/y#1"), b"tmp").unwrap();
+        let f = File::open(dir.path().join("a/b/x")).unwrap();
+        assert_eq!(read_at(&f, 2..5).unwrap(), &b"234"[..]);
+        assert_eq!(
+            read_at(&f, 8..12).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
+        assert_eq!(
+            list(dir.path(), "a").unwrap(),
+            vec![("a/b/x".to_string(), 10)]
+        );
+        assert!(list(dir.path(), "nothing").unwrap().is_empty());
+    }
+}
