@@ -54,6 +54,33 @@ struct Walker<'a> {
     in_dictionary: bool,
 }
 
+impl<'a> Walker<'a> {
+    /// A walker for the top-level column `field`.
+    fn new(options: &'a EncodeOptions, field: &Field) -> Self {
+        Walker {
+            options,
+            column: options.columns.get(field.name()),
+            raws: Vec::new(),
+            in_dictionary: false,
+        }
+    }
+}
+
+/// `InvalidArgument` unless an array of type `dt` can be stored as `field`.
+fn check_array_type(field: &Field, dt: &DataType) -> Result<()> {
+    if dt == field.data_type() {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "array",
+        format!(
+            "field '{}' is {} but the array is {dt}",
+            field.name(),
+            field.data_type()
+        ),
+    ))
+}
+
 /// Encodes `array` as the field `field`: returns the layout and one super-chunk per
 /// non-empty buffer, with paths prefixed by `key`. Values and views buffers use
 /// `options.columns[field.name()]` when set.
@@ -68,23 +95,8 @@ pub fn encode(
     options: &EncodeOptions,
 ) -> Result<(ArrayNode, Vec<EncodedBuffer>)> {
     check_supported(field)?;
-    if array.data_type() != field.data_type() {
-        return Err(Error::invalid(
-            "array",
-            format!(
-                "field '{}' is {} but the array is {}",
-                field.name(),
-                field.data_type(),
-                array.data_type()
-            ),
-        ));
-    }
-    let mut w = Walker {
-        options,
-        column: options.columns.get(field.name()),
-        raws: Vec::new(),
-        in_dictionary: false,
-    };
+    check_array_type(field, array.data_type())?;
+    let mut w = Walker::new(options, field);
     let data = array.to_data();
     let node = w.walk(&data, field.data_type(), field.name(), key)?;
     finish(node, w.raws)
@@ -122,22 +134,10 @@ pub(crate) fn encode_parts(
         };
     };
     check_supported(field)?;
-    if let Some(a) = parts.iter().find(|a| a.data_type() != dt) {
-        return Err(Error::invalid(
-            "array",
-            format!(
-                "field '{}' is {dt} but the array is {}",
-                field.name(),
-                a.data_type()
-            ),
-        ));
+    for a in parts {
+        check_array_type(field, a.data_type())?;
     }
-    let mut wk = Walker {
-        options,
-        column: options.columns.get(field.name()),
-        raws: Vec::new(),
-        in_dictionary: false,
-    };
+    let mut wk = Walker::new(options, field);
     let len: usize = parts.iter().map(|a| a.len()).sum();
     let null_count: usize = parts.iter().map(|a| a.null_count()).sum();
     let mut node = ArrayNode {
