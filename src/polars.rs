@@ -21,11 +21,23 @@
 //! rows read are then filtered exactly), `head(n)`, and an offset slice given with
 //! [`ScanArgsB2::with_rows`] (Polars does not hand offset slices to custom scans).
 //!
-//! Engines: Polars 0.55 runs custom scans only on its in-memory engine (`collect()`,
-//! the default); its streaming engine has no custom-source node and would panic in
-//! Polars. For bounded-memory processing of a b2frame source use [`scan_b2_batches`],
-//! and [`sink_b2`] streams any LazyFrame whose sources the streaming engine supports
-//! (a LazyFrame holding a b2frame scan is collected on the in-memory engine instead).
+//! Engines: Polars 0.55 has no way for a library to add a source to its streaming
+//! engine (custom scans are an `AnonymousScan`, which only the in-memory engine runs;
+//! the streaming engine hits a `todo!()` inside Polars on one). So `scan_b2` builds
+//! one of two plans:
+//!
+//! - by default, an `AnonymousScan` with every pushdown above, for `collect()` (the
+//!   in-memory engine, Polars' default) and for [`sink_b2`];
+//! - with [`ScanArgsB2::with_streaming`] (or when `POLARS_FORCE_STREAMING=1` is set),
+//!   a plan every engine runs — `sink_parquet`, `sink_ipc`, `sink_csv`,
+//!   `collect_with_engine(Engine::Streaming)` — where the scan is an opaque map
+//!   over an empty frame with the source's schema: Polars still pushes the projection
+//!   into it (only the selected columns are read), but filters and `head` run after
+//!   the read, and the scanned columns are materialized once before streaming on.
+//!
+//! For bounded-memory processing of a b2frame source use [`scan_b2_batches`]; [`sink_b2`]
+//! streams any LazyFrame whose sources the streaming engine supports (a plan holding a
+//! default b2frame scan runs on the in-memory engine instead).
 
 mod convert;
 mod predicate;
@@ -60,6 +72,12 @@ pub struct ScanArgsB2 {
     pub storage_options: Vec<(String, String)>,
     /// The dtype of a `.b2frame` column without a `b2nd` metalayer (raw super-chunk).
     pub dtype: Option<DataType>,
+    /// Build the plan Polars' streaming engine can run (`sink_parquet`, `sink_ipc`,
+    /// `collect_with_engine(Engine::Streaming)`, `POLARS_FORCE_STREAMING=1`): the
+    /// projection is still pushed down, but predicates and `head` apply after the read.
+    /// `None` (the default) picks it when `POLARS_FORCE_STREAMING=1` is set, else the
+    /// in-memory engine's plan with every pushdown. See the [module docs](self).
+    pub streaming: Option<bool>,
 }
 
 impl ScanArgsB2 {
@@ -82,6 +100,17 @@ impl ScanArgsB2 {
     pub fn with_dtype(mut self, dtype: DataType) -> Self {
         self.dtype = Some(dtype);
         self
+    }
+    /// Builds a plan that every Polars engine runs, the streaming one included (see
+    /// [`ScanArgsB2::streaming`]).
+    pub fn with_streaming(mut self, on: bool) -> Self {
+        self.streaming = Some(on);
+        self
+    }
+    /// Whether the streaming-safe plan is built: the explicit choice, else
+    /// `force_streaming_env` (the value of `POLARS_FORCE_STREAMING`) is `"1"`.
+    fn streaming_plan(&self, force_streaming_env: Option<&str>) -> bool {
+        self.streaming.unwrap_or(force_streaming_env == Some("1"))
     }
 }
 
@@ -146,6 +175,10 @@ fn make_lazy(source: Source, args: &ScanArgsB2) -> PolarsResult<LazyFrame> {
         args.rows.clone(),
         args.batch_size.unwrap_or(DEFAULT_BATCH),
     )?;
+    let env = std::env::var("POLARS_FORCE_STREAMING").ok();
+    if args.streaming_plan(env.as_deref()) {
+        return scan.into_mapped_lazy();
+    }
     let schema = scan.polars_schema()?;
     LazyFrame::anonymous_scan(
         Arc::new(scan),
@@ -237,5 +270,23 @@ pub fn to_polars(e: Error) -> PolarsError {
             polars_err!(InvalidOperation: "{e}")
         }
         other => polars_err!(ComputeError: "{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScanArgsB2;
+
+    #[test]
+    fn the_streaming_plan_is_explicit_or_follows_polars_force_streaming() {
+        let auto = ScanArgsB2::default();
+        assert!(!auto.streaming_plan(None));
+        assert!(!auto.streaming_plan(Some("0")));
+        assert!(auto.streaming_plan(Some("1")));
+        let off = ScanArgsB2::default().with_streaming(false);
+        assert!(!off.streaming_plan(Some("1")));
+        assert!(ScanArgsB2::default()
+            .with_streaming(true)
+            .streaming_plan(None));
     }
 }

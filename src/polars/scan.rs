@@ -7,8 +7,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use ::polars::prelude::{
-    polars_bail, AnonymousScan, AnonymousScanArgs, DataFrame, IntoLazy, PlSmallStr, PolarsResult,
-    SchemaRef as PlSchemaRef,
+    polars_bail, AnonymousScan, AnonymousScanArgs, DataFrame, Expr, IntoLazy, LazyFrame, OptFlags,
+    PlSmallStr, PolarsResult, Schema as PlSchema, SchemaRef as PlSchemaRef,
 };
 use arrow_array::{ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
@@ -218,50 +218,98 @@ impl B2Scan {
     }
 }
 
-impl AnonymousScan for B2Scan {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn scan(&self, args: AnonymousScanArgs) -> PolarsResult<DataFrame> {
-        let all: Vec<String> = self
+impl B2Scan {
+    /// Columns `wanted` of rows `rows` as one DataFrame, reading also the columns
+    /// `predicate` needs, pruning chunks with it and filtering the rows exactly.
+    pub(crate) fn frame(
+        &self,
+        wanted: &[String],
+        rows: Range<u64>,
+        predicate: Option<Expr>,
+    ) -> PolarsResult<DataFrame> {
+        let all: Vec<&String> = self
             .arrow_schema
             .fields()
             .iter()
-            .map(|f| f.name().clone())
+            .map(|f| f.name())
             .collect();
-        let wanted: Vec<String> = match &args.with_columns {
-            Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
-            None => all.clone(),
-        };
         // Columns the predicate needs but the projection does not.
-        let mut read = wanted.clone();
-        if let Some(p) = &args.predicate {
+        let mut read = wanted.to_vec();
+        if let Some(p) = &predicate {
             for c in polars_plan::utils::expr_to_leaf_column_names(p) {
                 let c = c.to_string();
-                if !read.contains(&c) && all.contains(&c) {
+                if !read.contains(&c) && all.contains(&&c) {
                     read.push(c);
                 }
             }
         }
-        // Polars' pre-slice (`head`) applies to the stored rows, before the predicate.
-        let mut rows = self.rows.clone();
-        if let Some(n) = args.n_rows {
-            rows.end = rows.end.min(rows.start.saturating_add(n as u64));
+        if read.is_empty() {
+            // `select(len())` and the like: only the row count.
+            return Ok(DataFrame::empty_with_height(
+                (rows.end - rows.start) as usize,
+            ));
         }
-        let pruning = args
-            .predicate
+        let pruning = predicate
             .as_ref()
             .and_then(|p| predicate::to_predicate(p, &self.arrow_schema));
         let (schema, batches) = self.read(&read, rows, pruning)?;
         let mut df = convert::batches_to_df(&schema, &batches)?;
-        if let Some(p) = args.predicate {
+        if let Some(p) = predicate {
             df = df.lazy().filter(p).collect()?;
         }
         if read.len() != wanted.len() {
             df = df.select(wanted.iter().map(|s| PlSmallStr::from_str(s)))?;
         }
         Ok(df)
+    }
+
+    /// The plan every Polars engine runs: an opaque map over an empty frame with the
+    /// source's schema. Polars pushes the projection into that frame, so the map sees
+    /// which columns are wanted and reads only those; filters and slices stay above it.
+    pub(crate) fn into_mapped_lazy(self) -> PolarsResult<LazyFrame> {
+        let schema = self.polars_schema()?;
+        let placeholder = DataFrame::empty_with_schema(&schema);
+        let scan = Arc::new(self);
+        let read = move |df: DataFrame| -> PolarsResult<DataFrame> {
+            let wanted: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            scan.frame(&wanted, scan.rows.clone(), None)
+        };
+        let same_schema =
+            |input: &PlSchema| -> PolarsResult<PlSchemaRef> { Ok(Arc::new(input.clone())) };
+        Ok(placeholder.lazy().map(
+            read,
+            OptFlags::PROJECTION_PUSHDOWN,
+            Some(Arc::new(same_schema)),
+            Some("b2frame_streaming_scan"),
+        ))
+    }
+}
+
+impl AnonymousScan for B2Scan {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn scan(&self, args: AnonymousScanArgs) -> PolarsResult<DataFrame> {
+        let wanted: Vec<String> = match &args.with_columns {
+            Some(cols) => cols.iter().map(|c| c.to_string()).collect(),
+            None => self
+                .arrow_schema
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect(),
+        };
+        // Polars' pre-slice (`head`) applies to the stored rows, before the predicate.
+        let mut rows = self.rows.clone();
+        if let Some(n) = args.n_rows {
+            rows.end = rows.end.min(rows.start.saturating_add(n as u64));
+        }
+        self.frame(&wanted, rows, args.predicate)
     }
 
     fn schema(&self, _infer_schema_length: Option<usize>) -> PolarsResult<PlSchemaRef> {

@@ -124,7 +124,8 @@ pub fn sink_b2_store(lf: LazyFrame, store: Store, options: SinkOptionsB2) -> Pol
     Ok(rows)
 }
 
-/// Whether the optimized plan reads from an anonymous (custom) scan.
+/// Whether the plan reads from an anonymous (custom) scan, which only the in-memory
+/// engine runs (the streaming-safe `b2frame_streaming_scan` map does not count).
 fn plan_has_custom_scan(lf: &LazyFrame) -> PolarsResult<bool> {
     let plan = lf.describe_plan()?;
     Ok(plan.contains("b2frame_scan") || plan.to_ascii_lowercase().contains("anonymous"))

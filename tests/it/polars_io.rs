@@ -532,3 +532,88 @@ fn bad_input_is_a_clear_error() {
     let err = expect_err(scan_b2_store(store, ScanArgsB2::default()));
     assert!(err.to_string().contains("column 'iv'"), "{err}");
 }
+
+/// `ScanArgsB2::with_streaming`: the plan Polars' streaming engine runs (its
+/// `AnonymousScan` path is a `todo!()` in Polars 0.55), with the projection still
+/// pushed down, on both engines and through a streaming file sink.
+#[test]
+fn streaming_plan_runs_on_every_engine() {
+    let (store, df) = numbers(60_000);
+    let lf = || scan_b2_store(store.clone(), ScanArgsB2::default().with_streaming(true)).unwrap();
+    let on =
+        |lf: LazyFrame, engine: Engine| lf.collect_with_engine(engine).unwrap().unwrap_single();
+
+    let (all, all_bytes) = bytes_read(&store, || on(lf(), Engine::Streaming));
+    assert!(all.equals(&df));
+    assert!(on(lf(), Engine::InMemory).equals(&df));
+
+    // Projection is pushed into the map on both engines.
+    for engine in [Engine::Streaming, Engine::InMemory] {
+        let (k, k_bytes) = bytes_read(&store, || on(lf().select([col("k")]), engine));
+        assert!(k.equals(&df.select(["k"]).unwrap()), "{engine:?}");
+        assert!(
+            k_bytes * 3 < all_bytes,
+            "{engine:?}: read {k_bytes} of {all_bytes}"
+        );
+    }
+
+    // Filters, slices, aggregations and a row count run above the scan, exactly.
+    let q = |lf: LazyFrame| {
+        lf.filter(col("v").lt(lit(20i64)))
+            .select([col("s"), col("k")])
+            .slice(3, 50)
+    };
+    let want = q(df.clone().lazy()).collect().unwrap();
+    assert_eq!(on(q(lf()), Engine::Streaming), want);
+    assert_eq!(on(q(lf()), Engine::InMemory), want);
+    let n = on(lf().select([len()]), Engine::Streaming);
+    assert_eq!(n.column("len").unwrap().u32().unwrap().get(0), Some(60_000));
+
+    // Two scans in one plan stay two scans; an offset slice via the args still applies.
+    let tail = scan_b2_store(
+        store.clone(),
+        ScanArgsB2::default()
+            .with_streaming(true)
+            .with_rows(59_990..70_000),
+    )
+    .unwrap();
+    let both = on(
+        concat([tail, lf().limit(2)], UnionArgs::default()).unwrap(),
+        Engine::Streaming,
+    );
+    let mut want = df.slice(59_990, 10);
+    want.vstack_mut(&df.head(Some(2))).unwrap();
+    assert!(both.equals(&want));
+
+    // A streaming file sink (here IPC) of a b2frame scan, read back.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("numbers.arrow");
+    let target = SinkTarget::Path(PlRefPath::new(out.to_str().unwrap()));
+    lf().sink(
+        SinkDestination::File { target },
+        FileWriteFormat::Ipc(IpcWriterOptions::default()),
+        UnifiedSinkArgs::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    let back = LazyFrame::scan_ipc(
+        PlRefPath::new(out.to_str().unwrap()),
+        Default::default(),
+        Default::default(),
+    )
+    .unwrap()
+    .collect()
+    .unwrap();
+    assert!(back.equals(&df));
+
+    // sink_b2 of a streaming-safe scan runs on the streaming engine.
+    let copy = dir.path().join("copy");
+    let n = sink_b2(
+        lf().filter(col("v").eq(lit(5i64))),
+        copy.to_str().unwrap(),
+        SinkOptionsB2::default(),
+    )
+    .unwrap();
+    assert_eq!(n, 60);
+}
