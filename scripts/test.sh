@@ -17,3 +17,6 @@ eval "$s3_env"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/b2frame/target}"
 cargo test --all-features --all-targets "$@"
 cargo test --all-features --doc
+# The Python package (b2frame-py): maturin develop into the same venv, then pytest
+# (python-blosc2 interop and S3 tests included).
+"$root/scripts/python-test.sh"
