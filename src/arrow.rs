@@ -9,7 +9,8 @@
 //! List<T>           → [validity] + offsets (4) + child 0 (T)
 //! Struct{a, b}      → [validity] + child 0 (a) + child 1 (b)
 //! Dictionary<K, V>  → [validity] + values (keys, width of K) + child 0 (the dictionary, V)
-//! Utf8View          → [validity] + views (16) + values (1, the data buffers joined)
+//! Utf8View          → [validity] + offsets (4 or 8) + values (1), or a dictionary
+//!                      (format 3; format 2 stored views (16) + values (1), still read)
 //! ```
 //!
 //! The layout of one stored array is an [`ArrayNode`] tree (serialisable, it is
@@ -152,6 +153,16 @@ pub enum Encoding {
     /// distinct values (an array of the same type). Reads decode the keys of the
     /// rows asked and gather the values, so they return the column's own type.
     Dictionary,
+    /// A `Utf8View`/`BinaryView` array stored in the layout of `Utf8`/`Binary`
+    /// (offsets of 4 bytes, or 8 for `LargeUtf8`/`LargeBinary` when its bytes pass
+    /// 2 GiB, and the values' bytes; no `views` buffer). Reads rebuild the views,
+    /// pointing into one data buffer (format version 3).
+    VarSize,
+    /// A `Utf8View`/`BinaryView` array dictionary-encoded as [`Encoding::Dictionary`]
+    /// describes, its child 0 holding the distinct values as `Utf8`/`Binary` (or the
+    /// large types, by the child's offsets width). Reads build each distinct value's
+    /// view once and gather them (format version 3).
+    VarSizeDictionary,
 }
 
 impl ArrayNode {

@@ -220,8 +220,13 @@ pub(crate) fn decode_data(
         return Ok(ArrayData::new_null(dt, n));
     }
     let nulls = nulls(src, node, &rows, name)?;
-    if node.encoding == Some(Encoding::Dictionary) {
-        return decode_dictionary(node, dt, name, rows, src, nulls);
+    match node.encoding {
+        Some(Encoding::Dictionary) => return decode_dictionary(node, dt, name, rows, src, nulls),
+        Some(Encoding::VarSize) => return decode_views_var_size(node, dt, name, rows, src, nulls),
+        Some(Encoding::VarSizeDictionary) => {
+            return decode_views_dictionary(node, dt, name, rows, src, nulls)
+        }
+        _ => {}
     }
     let b = ArrayDataBuilder::new(dt.clone())
         .len(n)
@@ -362,15 +367,35 @@ fn decode_dictionary(
             )))
         }
     };
+    let n = (rows.end - rows.start) as usize;
+    let keys = read_keys(node, name, rows, src)?;
+    let d = dictionary_child(node, name)?;
+    let dict = decode_data(d, dt, &child_path(name, "values"), 0..d.length, src)?;
+    let (offsets, values) = if wide {
+        gather::<i64>(&dict, &keys, nulls.as_ref(), name)?
+    } else {
+        gather::<i32>(&dict, &keys, nulls.as_ref(), name)?
+    };
+    var_array(dt, n, offsets, values, nulls)
+}
+
+/// The dictionary keys (1, 2 or 4 bytes each) of rows `rows`.
+fn read_keys(
+    node: &ArrayNode,
+    name: &str,
+    rows: Range<u64>,
+    src: &dyn BufferSource,
+) -> Result<Vec<u32>> {
     let width = node.buffer(BufferRole::Values).map_or(0, |b| b.typesize) as usize;
     if !matches!(width, 1 | 2 | 4) {
-        return Err(bad(format!(
-            "field '{name}': dictionary keys of {width} bytes, expected 1, 2 or 4"
-        )));
+        return Err(Error::corrupt(
+            crate::error::Part::FrameChunk,
+            0,
+            format!("field '{name}': dictionary keys of {width} bytes, expected 1, 2 or 4"),
+        ));
     }
-    let n = (rows.end - rows.start) as usize;
     let raw = read(src, node, BufferRole::Values, rows, name)?;
-    let keys: Vec<u32> = match width {
+    Ok(match width {
         1 => raw.as_slice().iter().map(|&k| u32::from(k)).collect(),
         2 => raw
             .as_slice()
@@ -382,18 +407,204 @@ fn decode_dictionary(
             .chunks_exact(4)
             .map(|k| u32::from_le_bytes([k[0], k[1], k[2], k[3]]))
             .collect(),
+    })
+}
+
+/// Child 0 of a dictionary-encoded node: the distinct values.
+fn dictionary_child<'a>(node: &'a ArrayNode, name: &str) -> Result<&'a ArrayNode> {
+    node.children.first().ok_or_else(|| {
+        Error::corrupt(
+            crate::error::Part::FrameChunk,
+            0,
+            format!("field '{name}' lacks its dictionary"),
+        )
+    })
+}
+
+/// The `Utf8`/`Binary` type (large when `node`'s offsets are 8 bytes wide) in
+/// which a view column of type `dt` is stored.
+fn flat_type_of_views(node: &ArrayNode, dt: &DataType, name: &str) -> Result<DataType> {
+    let wide = match node.buffer(BufferRole::Offsets).map(|b| b.typesize) {
+        Some(4) | None => false,
+        Some(8) => true,
+        Some(w) => {
+            return Err(Error::corrupt(
+                crate::error::Part::FrameChunk,
+                0,
+                format!("field '{name}': offsets of {w} bytes, expected 4 or 8"),
+            ))
+        }
     };
-    let d = node
-        .children
-        .first()
-        .ok_or_else(|| bad(format!("field '{name}' lacks its dictionary")))?;
-    let dict = decode_data(d, dt, &child_path(name, "values"), 0..d.length, src)?;
-    let (offsets, values) = if wide {
-        gather::<i64>(&dict, &keys, nulls.as_ref(), name)?
+    Ok(match (dt, wide) {
+        (DataType::Utf8View, false) => DataType::Utf8,
+        (DataType::Utf8View, true) => DataType::LargeUtf8,
+        (DataType::BinaryView, false) => DataType::Binary,
+        (DataType::BinaryView, true) => DataType::LargeBinary,
+        _ => {
+            return Err(Error::corrupt(
+                crate::error::Part::FrameChunk,
+                0,
+                format!("field '{name}': view encoding of a {dt} column"),
+            ))
+        }
+    })
+}
+
+/// The view of `bytes`, held at `offset` of data buffer 0 when longer than 12.
+fn view_of(bytes: &[u8], offset: u32) -> u128 {
+    let len = bytes.len() as u128;
+    if bytes.len() <= 12 {
+        let mut inline = [0u8; 16];
+        inline[..bytes.len()].copy_from_slice(bytes);
+        len | (u128::from_le_bytes(inline) << 32)
     } else {
-        gather::<i32>(&dict, &keys, nulls.as_ref(), name)?
+        let prefix = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        len | (u128::from(prefix) << 32) | (u128::from(offset) << 96)
+    }
+}
+
+/// A view array of type `dt` over data buffer `data` (checked by the typed
+/// constructor: bounds, prefixes and UTF-8).
+fn view_array(
+    dt: &DataType,
+    views: Vec<u128>,
+    data: Buffer,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayData> {
+    use arrow_array::{Array, BinaryViewArray, StringViewArray};
+    let views = ScalarBuffer::from(views);
+    Ok(if matches!(dt, DataType::Utf8View) {
+        StringViewArray::try_new(views, vec![data], nulls)?.into_data()
+    } else {
+        BinaryViewArray::try_new(views, vec![data], nulls)?.into_data()
+    })
+}
+
+/// Rows `rows` of a view column stored as offsets + values ([`Encoding::VarSize`]).
+fn decode_views_var_size(
+    node: &ArrayNode,
+    dt: &DataType,
+    name: &str,
+    rows: Range<u64>,
+    src: &dyn BufferSource,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayData> {
+    let flat_dt = flat_type_of_views(node, dt, name)?;
+    let w = if matches!(flat_dt, DataType::Utf8 | DataType::Binary) {
+        4
+    } else {
+        8
     };
-    var_array(dt, n, offsets, values, nulls)
+    let n = (rows.end - rows.start) as usize;
+    let (first, last, offsets) = read_offsets(src, node, &rows, w, name)?;
+    if last - first > u64::from(u32::MAX) {
+        return Err(Error::limit(
+            "bytes of one read of a view column",
+            last - first,
+            u64::from(u32::MAX),
+        ));
+    }
+    let values = read(src, node, BufferRole::Values, first..last, name)?;
+    // Offsets are increasing and rebased (checked by `read_offsets`); the bytes of
+    // each value are checked by the view array's constructor (bounds, UTF-8).
+    let ends: Vec<usize> = if w == 4 {
+        ScalarBuffer::<i32>::new(offsets, 0, n + 1)
+            .iter()
+            .map(|&o| o as usize)
+            .collect()
+    } else {
+        ScalarBuffer::<i64>::new(offsets, 0, n + 1)
+            .iter()
+            .map(|&o| o as usize)
+            .collect()
+    };
+    let bytes = values.as_slice();
+    let views = ends
+        .windows(2)
+        .map(|p| {
+            bytes
+                .get(p[0]..p[1])
+                .map(|b| view_of(b, p[0] as u32))
+                .ok_or_else(|| {
+                    Error::corrupt(
+                        crate::error::Part::FrameChunk,
+                        0,
+                        format!("field '{name}': value at {}..{} past its bytes", p[0], p[1]),
+                    )
+                })
+        })
+        .collect::<Result<Vec<u128>>>()?;
+    view_array(dt, views, values, nulls)
+}
+
+/// Rows `rows` of a dictionary-encoded view column ([`Encoding::VarSizeDictionary`]):
+/// each distinct value's view is built once, then gathered by key.
+fn decode_views_dictionary(
+    node: &ArrayNode,
+    dt: &DataType,
+    name: &str,
+    rows: Range<u64>,
+    src: &dyn BufferSource,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayData> {
+    let keys = read_keys(node, name, rows, src)?;
+    let d = dictionary_child(node, name)?;
+    let flat_dt = flat_type_of_views(d, dt, name)?;
+    let dict = decode_data(d, &flat_dt, &child_path(name, "values"), 0..d.length, src)?;
+    let data = dict
+        .buffers()
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| Buffer::from_vec(Vec::<u8>::new()));
+    if data.len() > u32::MAX as usize {
+        return Err(Error::limit(
+            "bytes of a view column's dictionary",
+            data.len() as u64,
+            u64::from(u32::MAX),
+        ));
+    }
+    let bytes = data.as_slice();
+    let ends: Vec<usize> = if matches!(flat_dt, DataType::Utf8 | DataType::Binary) {
+        dict.buffer::<i32>(0)[..=dict.len()]
+            .iter()
+            .map(|&o| o as usize)
+            .collect()
+    } else {
+        dict.buffer::<i64>(0)[..=dict.len()]
+            .iter()
+            .map(|&o| o as usize)
+            .collect()
+    };
+    let distinct: Vec<u128> = ends
+        .windows(2)
+        .map(|p| view_of(&bytes[p[0]..p[1]], p[0] as u32))
+        .collect();
+    let max = keys.iter().copied().max().unwrap_or(0) as usize;
+    if !keys.is_empty() && max >= distinct.len() {
+        return Err(Error::corrupt(
+            crate::error::Part::FrameChunk,
+            0,
+            format!(
+                "field '{name}': dictionary key {max} but the dictionary holds {} values",
+                distinct.len()
+            ),
+        ));
+    }
+    let views: Vec<u128> = match &nulls {
+        None => keys.iter().map(|&k| distinct[k as usize]).collect(),
+        Some(nn) => keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| {
+                if nn.is_valid(i) {
+                    distinct[k as usize]
+                } else {
+                    0
+                }
+            })
+            .collect(),
+    };
+    view_array(dt, views, data, nulls)
 }
 
 /// The offsets and bytes of `keys` looked up in the string or binary array
@@ -506,4 +717,86 @@ fn padded_gather<O: arrow_array::OffsetSizeTrait, const N: usize>(
         }
     }
     out.truncate(pos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Array, StringViewArray};
+
+    /// Buffers held raw in memory, by role.
+    struct Raw(Vec<(BufferRole, Vec<u8>)>);
+
+    impl BufferSource for Raw {
+        fn read_into(&self, b: &BufferMeta, items: Range<u64>, dst: &mut [u8]) -> Result<()> {
+            let bytes = &self.0.iter().find(|(r, _)| *r == b.role).unwrap().1;
+            let ts = b.typesize as usize;
+            dst.copy_from_slice(&bytes[items.start as usize * ts..items.end as usize * ts]);
+            Ok(())
+        }
+    }
+
+    fn meta(role: BufferRole, typesize: u32, bytes: &[u8]) -> BufferMeta {
+        BufferMeta {
+            role,
+            path: Some(format!("{}.b2frame", role.name())),
+            typesize,
+            nbytes: bytes.len() as u64,
+            cbytes: 0,
+            frame_len: 0,
+            chunksize: 0,
+            chunk_offsets: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn views_written_by_format_2_still_read() {
+        // Format 2 stored a Utf8View column as its 16-byte views (long values
+        // pointing into one data buffer) plus that buffer.
+        let long = "a value longer than twelve bytes";
+        let views = [view_of(b"short", 0), view_of(long.as_bytes(), 0), 0];
+        let vb: Vec<u8> = views.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let validity = vec![0b011u8];
+        let node = ArrayNode {
+            length: 3,
+            null_count: 1,
+            buffers: vec![
+                meta(BufferRole::Validity, 1, &validity),
+                meta(BufferRole::Views, 16, &vb),
+                meta(BufferRole::Values, 1, long.as_bytes()),
+            ],
+            children: Vec::new(),
+            encoding: None,
+        };
+        let src = Raw(vec![
+            (BufferRole::Validity, validity),
+            (BufferRole::Views, vb),
+            (BufferRole::Values, long.as_bytes().to_vec()),
+        ]);
+        let a = make_array(decode_data(&node, &DataType::Utf8View, "s", 0..3, &src).unwrap());
+        let want = StringViewArray::from(vec![Some("short"), Some(long), None]);
+        assert_eq!(a.as_ref(), &want as &dyn Array);
+        let tail = make_array(decode_data(&node, &DataType::Utf8View, "s", 1..3, &src).unwrap());
+        assert_eq!(tail.as_ref(), &want.slice(1, 2) as &dyn Array);
+    }
+
+    #[test]
+    fn a_view_pointing_past_its_data_is_an_error() {
+        let offsets: Vec<u8> = [0i32, 20].iter().flat_map(|o| o.to_le_bytes()).collect();
+        let node = ArrayNode {
+            length: 1,
+            null_count: 0,
+            buffers: vec![
+                meta(BufferRole::Offsets, 4, &offsets),
+                meta(BufferRole::Values, 1, b"too short"),
+            ],
+            children: Vec::new(),
+            encoding: Some(Encoding::VarSize),
+        };
+        let src = Raw(vec![
+            (BufferRole::Offsets, offsets),
+            (BufferRole::Values, b"too short".to_vec()),
+        ]);
+        assert!(decode_data(&node, &DataType::Utf8View, "s", 0..1, &src).is_err());
+    }
 }

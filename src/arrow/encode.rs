@@ -505,7 +505,27 @@ impl Walker<'_> {
                     .push(self.walk(&values, v, &cname, &format!("{key}.0"))?);
             }
             DataType::Utf8View | DataType::BinaryView => {
-                self.views(&mut node, data, dt, key, name)?
+                // Stored in the layout of Utf8/Binary (offsets + bytes, or a
+                // dictionary of them): smaller than 16-byte views, and reads rebuild
+                // the views from it (see `Encoding::VarSize`).
+                let flat = flatten_views(data, dt, name)?;
+                let flat_dt = flat.data_type().clone();
+                let wide = matches!(flat_dt, DataType::LargeUtf8 | DataType::LargeBinary);
+                let dictionary = if wide {
+                    self.dictionary::<i64>(&mut node, &flat, &flat_dt, key, name)?
+                } else {
+                    self.dictionary::<i32>(&mut node, &flat, &flat_dt, key, name)?
+                };
+                if dictionary {
+                    node.encoding = Some(Encoding::VarSizeDictionary);
+                } else {
+                    if wide {
+                        self.var_size::<i64>(&mut node, &flat, &flat_dt, key, name)?
+                    } else {
+                        self.var_size::<i32>(&mut node, &flat, &flat_dt, key, name)?
+                    }
+                    node.encoding = Some(Encoding::VarSize);
+                }
             }
             DataType::Union(..)
             | DataType::RunEndEncoded(..)
@@ -695,71 +715,70 @@ impl Walker<'_> {
         self.push(node, dt, key, BufferRole::Values, 1, b);
         Ok(())
     }
+}
 
-    /// Views with every long value's bytes copied into one data buffer.
-    fn views(
-        &mut self,
-        node: &mut ArrayNode,
-        data: &ArrayData,
-        dt: &DataType,
-        key: &str,
-        name: &str,
-    ) -> Result<()> {
-        let (off, len) = (data.offset(), data.len());
-        let buffers = data.buffers();
-        let views_buf = buffers
-            .first()
-            .ok_or_else(|| Error::invalid("array", format!("field '{name}' has no views")))?;
-        let raw = slice_checked(views_buf, off * 16, len * 16, name)?;
-        let mut views = Vec::with_capacity(len * 16);
-        let mut bytes: Vec<u8> = Vec::new();
-        for (i, v) in raw.as_slice().chunks_exact(16).enumerate() {
-            let v = u128::from_le_bytes(v.try_into().unwrap_or([0; 16]));
-            let valid = data.nulls().is_none_or(|n| n.is_valid(i));
-            let l = (v as u32) as usize;
-            let nv = if !valid {
-                0u128
-            } else if l <= 12 {
-                v
-            } else {
-                let bi = ((v >> 64) as u32) as usize;
-                let o = ((v >> 96) as u32) as usize;
-                let src = buffers
-                    .get(1 + bi)
-                    .and_then(|b| b.as_slice().get(o..o + l))
-                    .ok_or_else(|| {
-                        Error::invalid("array", format!("field '{name}': view {i} out of bounds"))
-                    })?;
-                let no = u32::try_from(bytes.len()).map_err(|_| {
-                    Error::limit(
-                        "view data of one fragment",
-                        bytes.len() as u64,
-                        u64::from(u32::MAX),
-                    )
+/// The string or binary view array `data` (of type `dt`) as the equivalent
+/// `Utf8`/`Binary` array (`LargeUtf8`/`LargeBinary` past 2 GiB of bytes): the
+/// values' bytes in row order, null rows empty, the same validity.
+fn flatten_views(data: &ArrayData, dt: &DataType, name: &str) -> Result<ArrayData> {
+    let (off, len) = (data.offset(), data.len());
+    let buffers = data.buffers();
+    let views_buf = buffers
+        .first()
+        .ok_or_else(|| Error::invalid("array", format!("field '{name}' has no views")))?;
+    let raw = slice_checked(views_buf, off * 16, len * 16, name)?;
+    let mut ends: Vec<u64> = Vec::with_capacity(len);
+    let mut bytes: Vec<u8> = Vec::new();
+    for (i, v) in raw.as_slice().chunks_exact(16).enumerate() {
+        let valid = data.nulls().is_none_or(|n| n.is_valid(i));
+        let l = u32::from_le_bytes([v[0], v[1], v[2], v[3]]) as usize;
+        if valid && l <= 12 {
+            let inline = v.get(4..4 + l).ok_or_else(|| {
+                Error::invalid("array", format!("field '{name}': view {i} is malformed"))
+            })?;
+            bytes.extend_from_slice(inline);
+        } else if valid {
+            let bi = u32::from_le_bytes([v[8], v[9], v[10], v[11]]) as usize;
+            let o = u32::from_le_bytes([v[12], v[13], v[14], v[15]]) as usize;
+            let src = buffers
+                .get(1 + bi)
+                .and_then(|b| b.as_slice().get(o..o + l))
+                .ok_or_else(|| {
+                    Error::invalid("array", format!("field '{name}': view {i} out of bounds"))
                 })?;
-                bytes.extend_from_slice(src);
-                (v & 0xffff_ffff_ffff_ffff) | (u128::from(no) << 96)
-            };
-            views.extend_from_slice(&nv.to_le_bytes());
+            bytes.extend_from_slice(src);
         }
-        self.push(
-            node,
-            dt,
-            key,
-            BufferRole::Views,
-            16,
-            Buffer::from_vec(views),
-        );
-        self.push(
-            node,
-            dt,
-            key,
-            BufferRole::Values,
-            1,
-            Buffer::from_vec(bytes),
-        );
-        Ok(())
+        ends.push(bytes.len() as u64);
     }
+    let utf8 = matches!(dt, DataType::Utf8View);
+    let wide = bytes.len() > i32::MAX as usize;
+    let (flat_dt, offsets) = if wide {
+        let o: Vec<i64> = std::iter::once(0)
+            .chain(ends.iter().map(|&e| e as i64))
+            .collect();
+        let t = if utf8 {
+            DataType::LargeUtf8
+        } else {
+            DataType::LargeBinary
+        };
+        (t, Buffer::from_vec(o))
+    } else {
+        let o: Vec<i32> = std::iter::once(0)
+            .chain(ends.iter().map(|&e| e as i32))
+            .collect();
+        let t = if utf8 {
+            DataType::Utf8
+        } else {
+            DataType::Binary
+        };
+        (t, Buffer::from_vec(o))
+    };
+    Ok(ArrayData::builder(flat_dt)
+        .len(len)
+        .nulls(data.nulls().cloned())
+        .add_buffer(offsets)
+        .add_buffer(Buffer::from_vec(bytes))
+        .build()?)
 }
 
 fn is_fixed_width(dt: &DataType) -> bool {

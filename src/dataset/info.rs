@@ -62,12 +62,23 @@ fn column(field: &Field, nodes: &[&ArrayNode]) -> Value {
     // values under `dictionary`.
     let dict: Vec<&ArrayNode> = nodes
         .iter()
-        .filter(|n| n.encoding == Some(Encoding::Dictionary))
+        .filter(|n| {
+            matches!(
+                n.encoding,
+                Some(Encoding::Dictionary | Encoding::VarSizeDictionary)
+            )
+        })
         .filter_map(|n| n.children.first())
         .collect();
     if !dict.is_empty() {
         v["encoding"] = json!("dictionary");
-        let f = Field::new("values", field.data_type().clone(), false);
+        // View columns keep their distinct values as Utf8/Binary.
+        let values_type = match field.data_type() {
+            DataType::Utf8View => DataType::Utf8,
+            DataType::BinaryView => DataType::Binary,
+            t => t.clone(),
+        };
+        let f = Field::new("values", values_type, false);
         v["dictionary"] = column(&f, &dict);
     }
     v

@@ -18,16 +18,18 @@ pub const MANIFEST_DIR: &str = "_manifest";
 /// The `format` field of every manifest.
 pub const FORMAT: &str = "b2frame-dataset";
 /// The newest manifest format version this build reads and writes. Version 2
-/// adds dictionary-encoded columns (`"encoding": "dictionary"`); a manifest
-/// without them is written as version 1, which older readers accept.
-pub const FORMAT_VERSION: u32 = 2;
+/// adds dictionary-encoded columns (`"encoding": "dictionary"`), version 3 view
+/// columns stored as offsets + values (`"var_size"`, `"var_size_dictionary"`); a
+/// manifest is written with the lowest version that describes it, which older
+/// readers accept.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// One committed version of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
     /// Always [`FORMAT`].
     pub format: String,
-    /// 1 or 2 (see [`FORMAT_VERSION`]).
+    /// 1, 2 or 3 (see [`FORMAT_VERSION`]).
     pub format_version: u32,
     /// The version (1 for the first commit).
     pub version: u64,
@@ -193,18 +195,22 @@ impl Manifest {
         decode_schema(&self.schema)
     }
 
-    /// The lowest format version that describes every fragment: 2 when a column
-    /// (or a child) is dictionary-encoded, 1 otherwise.
+    /// The lowest format version that describes every fragment: 3 when a view
+    /// column (or child) is stored as offsets + values, 2 when a column is
+    /// dictionary-encoded, 1 otherwise.
     pub fn required_format_version(&self) -> u32 {
-        fn encoded(n: &crate::arrow::ArrayNode) -> bool {
-            n.encoding.is_some() || n.children.iter().any(encoded)
+        fn need(n: &crate::arrow::ArrayNode) -> u32 {
+            let own = match n.encoding {
+                None => 1,
+                Some(crate::arrow::Encoding::Dictionary) => 2,
+                Some(_) => 3,
+            };
+            n.children.iter().map(need).fold(own, u32::max)
         }
-        let any = self.fragments.iter().any(|f| f.columns.iter().any(encoded));
-        if any {
-            2
-        } else {
-            1
-        }
+        self.fragments
+            .iter()
+            .flat_map(|f| f.columns.iter().map(need))
+            .fold(1, u32::max)
     }
 
     /// An empty manifest of `version` for `schema`.

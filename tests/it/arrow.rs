@@ -204,7 +204,38 @@ fn variable_size_types() {
     }
     let view: ArrayRef = Arc::new(vb.finish());
     check("utf8_view", view.clone());
-    assert_eq!(typesize(&view, BufferRole::Views), 16);
+    // Views are stored in the layout of Utf8 (offsets + bytes), not as 16-byte views.
+    assert_eq!(typesize(&view, BufferRole::Offsets), 4);
+    assert_eq!(typesize(&view, BufferRole::Values), 1);
+    let f = Field::new("x", view.data_type().clone(), true);
+    let e = EncodedArray::encode(&view, &f, &EncodeOptions::default()).unwrap();
+    assert!(e.node.buffer(BufferRole::Views).is_none());
+    assert_eq!(e.node.encoding, Some(b2frame::arrow::Encoding::VarSize));
+    // Few distinct values (some longer than a view's 12 inline bytes), nulls, and a
+    // slice: dictionary-encoded, read back as views.
+    let mut lb = StringViewBuilder::new();
+    for i in 0..5000 {
+        match i % 7 {
+            0 => lb.append_null(),
+            1 => lb.append_value(""),
+            k => lb.append_value(
+                [
+                    "NONE",
+                    "TAKE BACK RETURN",
+                    "DELIVER IN PERSON",
+                    "AIR",
+                    "COLLECT COD",
+                ][k % 5],
+            ),
+        }
+    }
+    let low: ArrayRef = Arc::new(lb.finish());
+    let e = EncodedArray::encode(&low, &f, &EncodeOptions::default()).unwrap();
+    assert_eq!(
+        e.node.encoding,
+        Some(b2frame::arrow::Encoding::VarSizeDictionary)
+    );
+    check("utf8_view_dictionary", low);
     let mut bb = BinaryViewBuilder::new();
     for v in &s {
         bb.append_option(v.as_deref().map(str::as_bytes));
