@@ -1,5 +1,6 @@
 //! Datasets whose manifest or column frames are arbitrary bytes: a small real dataset
-//! (ints with nulls, strings, a dictionary-encoded string column, a list) is written to
+//! (ints with nulls, strings, a dictionary-encoded string column, a list, string views
+//! stored flat and as a dictionary) is written to
 //! an in-memory store once; each input damages one of its objects (the first byte picks
 //! which, and whether it is also truncated) with byte XORs at chosen offsets, so the
 //! mutations land in well-formed JSON, IPC schemas and frames. The dataset is then
@@ -9,7 +10,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::builder::{ListBuilder, StringBuilder, StringViewBuilder};
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use b2frame::dataset::{Dataset, DatasetWriter, ScanOptions, WriteOptions};
@@ -29,7 +30,11 @@ fn objects() -> &'static Vec<(String, Vec<u8>)> {
         let mut s = StringBuilder::new();
         let mut d = StringBuilder::new();
         let mut l = ListBuilder::new(StringBuilder::new());
+        let mut v = StringViewBuilder::new();
+        let mut vd = StringViewBuilder::new();
         for i in 0..n {
+            v.append_option((i % 9 != 0).then(|| format!("view value number {i}")));
+            vd.append_value(["short", "a value past twelve bytes"][i as usize % 2]);
             s.append_value(format!("row {i}"));
             d.append_value(["a", "bb", "ccc"][i as usize % 3]);
             for j in 0..i % 3 {
@@ -42,12 +47,16 @@ fn objects() -> &'static Vec<(String, Vec<u8>)> {
             Arc::new(s.finish()),
             Arc::new(d.finish()),
             Arc::new(l.finish()),
+            Arc::new(v.finish()),
+            Arc::new(vd.finish()),
         ];
         let schema = Arc::new(Schema::new(vec![
             Field::new("i", DataType::Int64, true),
             Field::new("s", DataType::Utf8, false),
             Field::new("d", DataType::Utf8, false),
             Field::new("l", cols[3].data_type().clone(), true),
+            Field::new("v", DataType::Utf8View, true),
+            Field::new("vd", DataType::Utf8View, false),
         ]));
         let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
         let mut w = DatasetWriter::new(store.clone(), schema, WriteOptions::default()).unwrap();
