@@ -564,35 +564,58 @@ impl SChunk {
     }
 
     /// Decodes bytes `lo..hi` of stored chunk `i` into `out`.
-    fn read_chunk_range(&self, i: usize, lo: usize, hi: usize, out: &mut [u8]) -> Result<()> {
+    fn read_chunk_range(
+        &self,
+        i: usize,
+        lo: usize,
+        hi: usize,
+        out: &mut [u8],
+        dparams: &DParams,
+    ) -> Result<()> {
         let n = self.chunk_len(i);
         if let Some(&Slot::Disk { pos, len, sum }) = self.chunks.get(i) {
             let verified = self.verify && sum != 0;
             let whole = lo == 0 && hi == n;
-            if !verified && !whole {
+            if !verified {
                 if let Some(d) = self.disk.as_ref() {
-                    if d.read_range(pos, len, n, lo..hi, out)? {
+                    // Big whole chunks: block groups read and decoded in turn, so the
+                    // compressed chunk is never held in memory at once.
+                    let done = if whole {
+                        n >= disk::STREAMED_CHUNK_MIN
+                            && d.read_whole_by_blocks(pos, len, n, out, dparams.nthreads)?
+                    } else {
+                        d.read_range(pos, len, n, lo..hi, out)?
+                    };
+                    if done {
                         return Ok(());
                     }
                 }
             }
             return disk::with_chunk_buf(|buf| {
                 let c = self.read_disk_chunk(i, pos, len, sum, buf)?;
-                self.decode_range(i, c, lo, hi, out)
+                self.decode_range(i, c, lo, hi, out, dparams)
             });
         }
         let c = self.load(i)?;
-        self.decode_range(i, &c, lo, hi, out)
+        self.decode_range(i, &c, lo, hi, out, dparams)
     }
 
-    fn decode_range(&self, i: usize, c: &[u8], lo: usize, hi: usize, out: &mut [u8]) -> Result<()> {
+    fn decode_range(
+        &self,
+        i: usize,
+        c: &[u8],
+        lo: usize,
+        hi: usize,
+        out: &mut [u8],
+        dparams: &DParams,
+    ) -> Result<()> {
         let h = ChunkHeader::parse(c)?;
         let n = self.chunk_len(i);
         if h.nbytes != n {
             return self.check_chunk_nbytes(i, h.nbytes);
         }
         if lo == 0 && hi == n {
-            chunk::decompress_into(c, out, &self.dparams)?;
+            chunk::decompress_into(c, out, dparams)?;
             return Ok(());
         }
         // The whole items of the chunk's typesize that hold the range.
@@ -630,6 +653,20 @@ impl SChunk {
     /// # Errors
     /// `InvalidArgument` for a range outside `0..nitems` or a short `dst`; decoding errors.
     pub fn read_into(&self, items: Range<usize>, dst: &mut [u8]) -> Result<usize> {
+        self.read_into_with(items, dst, &self.dparams)
+    }
+
+    /// [`SChunk::read_into`] decoding with `dparams` (e.g. more threads) instead of
+    /// the super-chunk's own.
+    ///
+    /// # Errors
+    /// As [`SChunk::read_into`].
+    pub fn read_into_with(
+        &self,
+        items: Range<usize>,
+        dst: &mut [u8],
+        dparams: &DParams,
+    ) -> Result<usize> {
         let ts = self.typesize();
         self.check_range(&items)?;
         let (bstart, bend) = (items.start * ts, items.end * ts);
@@ -649,7 +686,7 @@ impl SChunk {
             let cend = self.ends[i];
             let (lo, hi) = (bstart.max(cstart) - cstart, bend.min(cend) - cstart);
             let out = &mut dst[cstart + lo - bstart..cstart + hi - bstart];
-            self.read_chunk_range(i, lo, hi, out)?;
+            self.read_chunk_range(i, lo, hi, out, dparams)?;
             i += 1;
         }
         let sn = self.stored_nbytes();

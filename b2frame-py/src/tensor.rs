@@ -192,31 +192,20 @@ impl TensorFile {
     }
 }
 
-/// Decodes every chunk of `sc` (equal chunks of `chunksize` bytes, the last maybe
-/// shorter) into its place in `dst`, which holds exactly `sc.nbytes()` bytes.
+/// Decodes every item of `sc` into `dst`, which holds exactly `sc.nbytes()` bytes
+/// (big chunks of files are read block group by block group, not whole).
 fn read_chunks(sc: &SChunk, dst: &mut [u8], dparams: &DParams) -> PyResult<()> {
-    let cs = sc.chunksize();
-    if cs == 0 || dst.len() != sc.nbytes() {
+    if dst.len() != sc.nbytes() {
         return Err(CorruptError::new_err(format!(
-            "tensor frame: chunk size {cs}, {} bytes stored, {} expected",
+            "tensor frame: {} bytes stored, {} expected",
             sc.nbytes(),
             dst.len()
         )));
     }
-    for (i, out) in dst.chunks_mut(cs).enumerate() {
-        let chunk = sc.chunk(i).py_err()?;
-        let n = b2frame::chunk::decompress_into(&chunk, out, dparams).py_err()?;
-        if n != out.len() {
-            return Err(CorruptError::new_err(format!(
-                "tensor frame: chunk {i} holds {n} bytes, {} expected",
-                out.len()
-            )));
-        }
-    }
-    if dst.len().div_ceil(cs) != sc.nchunks() {
+    let n = sc.read_into_with(0..sc.nitems(), dst, dparams).py_err()?;
+    if n != dst.len() {
         return Err(CorruptError::new_err(format!(
-            "tensor frame: {} chunks for {} bytes of chunks of {cs}",
-            sc.nchunks(),
+            "tensor frame: decoded {n} bytes, {} expected",
             dst.len()
         )));
     }

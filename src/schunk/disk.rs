@@ -264,6 +264,10 @@ pub(crate) fn check_writable(disk: &Option<Disk>) -> Result<()> {
     }
 }
 
+/// Whole chunks at least this big (uncompressed) are read from files block group by
+/// block group rather than at once (when no checksum needs the whole chunk).
+pub(crate) const STREAMED_CHUNK_MIN: usize = 4 << 20;
+
 thread_local! {
     static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -381,6 +385,105 @@ impl Disk {
                 _ => return Ok(false),
             }
         }
+    }
+
+    /// Decodes the whole chunk at `pos` (at most `span` bytes, `nbytes` uncompressed
+    /// per the offsets index) into `out` group of blocks by group of blocks: its header
+    /// and block starts first, then each group's compressed bytes, decoded before the
+    /// next is read (groups on `nthreads` threads). Returns `Ok(false)`, having written
+    /// nothing, when the chunk must be read whole (see [`Disk::read_range`]).
+    pub(crate) fn read_whole_by_blocks(
+        &self,
+        pos: u64,
+        span: usize,
+        nbytes: usize,
+        out: &mut [u8],
+        nthreads: usize,
+    ) -> Result<bool> {
+        let mut prefix = Disk::read_vec(&*self.io, pos, span.min(512))?;
+        let (Some(cbytes), Some(&ts)) = (seal::raw_cbytes(&prefix), prefix.get(3)) else {
+            return Ok(false);
+        };
+        let field = |at: usize| {
+            prefix
+                .get(at..at + 4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let (stored, blocksize) = (field(4), field(8));
+        let ts = usize::from(ts);
+        let Some(bs) = blocksize.and_then(|b| usize::try_from(b).ok()) else {
+            return Ok(false);
+        };
+        if cbytes > span
+            || ts == 0
+            || bs == 0
+            || !bs.is_multiple_of(ts)
+            || !nbytes.is_multiple_of(ts)
+            || stored != i32::try_from(nbytes).ok()
+            || out.len() != nbytes
+        {
+            return Ok(false);
+        }
+        // Groups of whole blocks of at least 1 MiB.
+        let glen = bs * (1usize << 20).div_ceil(bs);
+        let first = loop {
+            match partial::plan(&prefix, cbytes, 0..glen.min(nbytes))? {
+                Plan::NeedPrefix(n) if n > prefix.len() && n <= cbytes => {
+                    prefix = Disk::read_vec(&*self.io, pos, n)?;
+                }
+                p @ (Plan::Raw(_) | Plan::Blocks(_)) => break p,
+                _ => return Ok(false),
+            }
+        };
+        if let Plan::Raw(r) = first {
+            // Memcpyed: the items are stored as they are.
+            if r.len() != nbytes {
+                return Ok(false);
+            }
+            self.io.read_exact_at(out, pos + r.start as u64)?;
+            return Ok(true);
+        }
+        // The plan of the last group covers every block start.
+        if let Plan::NeedPrefix(n) = partial::plan(&prefix, cbytes, nbytes - 1..nbytes)? {
+            if n > cbytes {
+                return Ok(false);
+            }
+            prefix = Disk::read_vec(&*self.io, pos, n)?;
+        }
+        let prefix = &prefix;
+        let group = |(g, out): (usize, &mut [u8])| -> Result<()> {
+            let start = g * glen;
+            let range = start..start + out.len();
+            let Plan::Blocks(ranges) = partial::plan(prefix, cbytes, range.clone())? else {
+                return Err(corrupt(
+                    Part::BlockStarts,
+                    pos,
+                    format!("bytes {range:?} of the chunk cannot be read by blocks"),
+                ));
+            };
+            let pieces = ranges
+                .iter()
+                .map(|r| Disk::read_vec(&*self.io, pos + r.start as u64, r.len()))
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
+            partial::decode_items(
+                prefix,
+                &ranges,
+                &refs,
+                range.start / ts..range.end / ts,
+                out,
+            )?;
+            Ok(())
+        };
+        if nthreads > 1 {
+            use rayon::prelude::*;
+            crate::chunk::pool::install(nthreads, || {
+                out.par_chunks_mut(glen).enumerate().try_for_each(group)
+            })?;
+        } else {
+            out.chunks_mut(glen).enumerate().try_for_each(group)?;
+        }
+        Ok(true)
     }
 
     /// Rewrites the metalayer contents (same lengths) in the header, in one write.

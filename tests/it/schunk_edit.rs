@@ -367,3 +367,113 @@ fn timing_set_slice_and_appends() {
         whole * 1e6
     );
 }
+
+/// A read-only backend over bytes in memory that records the longest read.
+#[derive(Debug)]
+struct Recording(Vec<u8>, std::sync::atomic::AtomicUsize);
+
+impl b2frame::schunk::Backend for Recording {
+    fn size(&self) -> std::io::Result<u64> {
+        Ok(self.0.len() as u64)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
+        self.1
+            .fetch_max(buf.len(), std::sync::atomic::Ordering::Relaxed);
+        let p = pos as usize;
+        let src = self
+            .0
+            .get(p..p + buf.len())
+            .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+    fn write_all_at(&self, _: &[u8], _: u64) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+    fn truncate(&self, _: u64) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn replace(&self, _: &[u8]) -> std::io::Result<()> {
+        Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+}
+
+/// Whole chunks of 4 MiB and more in files without checksums (as python-blosc2
+/// writes them) are read block group by block group (no read near the chunk's
+/// size): the same bytes as in memory for every filter layout (delta needs block 0
+/// in every group) and memcpyed chunks, on one or several threads. Files with
+/// checksums still read and verify whole chunks.
+#[test]
+fn big_chunks_in_files_are_read_by_block_groups() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = 1_500_000usize; // 12 MB of u64: one 8 MiB chunk and a 4 MiB tail.
+                            // Hashed values of 40 bits: chunks stay megabytes big once compressed.
+    let d: Vec<u8> = (0..n as u64)
+        .flat_map(|i| {
+            let z = (i ^ (i >> 7)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            (z >> 24).to_le_bytes()
+        })
+        .collect();
+    let cases = [
+        (
+            "shuffle",
+            CParams::default()
+                .with_typesize(8)
+                .with_codec(Codec::Zstd)
+                .with_clevel(1)
+                .with_filters([Filter::Shuffle]),
+        ),
+        (
+            "delta",
+            CParams::default()
+                .with_typesize(8)
+                .with_codec(Codec::Lz4)
+                .with_clevel(5)
+                .with_filters([Filter::Delta, Filter::Shuffle]),
+        ),
+        (
+            "memcpyed",
+            CParams::default().with_typesize(8).with_clevel(0),
+        ),
+    ];
+    for (name, cp) in cases {
+        for checksums in [false, true] {
+            let st = Storage::default()
+                .with_chunksize(8 << 20)
+                .with_checksums(checksums);
+            let mut sc = SChunk::with_storage(cp.clone(), DParams::default(), &st).expect("new");
+            sc.append(&d).expect("append");
+            let frame = sc.to_cframe().expect("frame");
+            let io = std::sync::Arc::new(Recording(frame, AtomicUsize::new(0)));
+            let sc = SChunk::open_backend(io.clone(), &OpenOptions::default()).expect("open");
+            let biggest = (0..sc.nchunks())
+                .map(|i| sc.chunk(i).expect("chunk").len())
+                .max()
+                .unwrap_or(0);
+            assert!(biggest > 2 << 20, "{name}: chunks of {biggest} bytes");
+            for threads in [1, 2] {
+                io.1.store(0, Ordering::Relaxed);
+                let mut got = vec![0u8; d.len()];
+                let dp = DParams::default().with_nthreads(threads);
+                sc.read_into_with(0..n, &mut got, &dp).expect("read");
+                assert!(got == d, "{name}, checksums {checksums}, {threads} threads");
+                let longest = io.1.load(Ordering::Relaxed);
+                if checksums || name == "memcpyed" {
+                    // The header first (32 bytes), then the rest of the chunk.
+                    assert!(
+                        longest + 32 >= biggest,
+                        "{name}: whole chunks read, got {longest} of {biggest}"
+                    );
+                } else {
+                    assert!(
+                        longest * 2 < biggest,
+                        "{name}: longest read {longest} of {biggest}"
+                    );
+                }
+            }
+        }
+    }
+}
