@@ -15,7 +15,7 @@ use std::path::Path;
 use crate::chunk::{self, ChunkHeader, SpecialValue};
 use crate::error::{Error, Part, Result};
 use crate::msgpack::Value;
-use crate::schunk::{SChunk, Storage};
+use crate::schunk::{OpenOptions, SChunk, Storage};
 use crate::tensor::DType;
 use crate::{CParams, Codec, DParams, SplitMode};
 
@@ -434,12 +434,31 @@ pub fn save_tensor(
     w.finish()?.save(path)
 }
 
-/// Loads a tensor file written by `save_tensor` (ours or python-blosc2's).
+/// Loads a tensor file written by `save_tensor` (ours or python-blosc2's), decoding
+/// on every core as python-blosc2 does; a file is read by positioned reads (big
+/// chunks block group by block group), never whole into memory.
 ///
 /// # Errors
 /// As [`PackedTensor::open`] and decoding errors.
 pub fn load_tensor(path: impl AsRef<Path>) -> Result<Tensor> {
-    PackedTensor::open(path)?.to_tensor()
+    let path = path.as_ref();
+    if path.is_dir() {
+        return PackedTensor::open(path)?.to_tensor();
+    }
+    let t = PackedTensor::from_schunk(SChunk::open_file(path, &OpenOptions::default())?)?;
+    let sc = t.schunk();
+    let mut data = vec![0u8; sc.nbytes()];
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    sc.read_into_with(
+        0..sc.nitems(),
+        &mut data,
+        &DParams::default().with_nthreads(threads),
+    )?;
+    Ok(Tensor {
+        data,
+        shape: t.shape().to_vec(),
+        dtype: t.dtype().clone(),
+    })
 }
 
 #[cfg(test)]
