@@ -29,11 +29,13 @@
 
 mod disk;
 mod edit;
+mod mmap;
 mod seal;
 mod shared;
 
 pub use disk::{Backend, FileBackend, OpenOptions};
 pub use edit::Chunks;
+pub use mmap::MmapBackend;
 pub use shared::SharedBytes;
 
 use std::borrow::Cow;
@@ -497,6 +499,9 @@ impl SChunk {
         match self.chunks.get(i) {
             Some(Slot::Mem(c)) => Ok(Cow::Borrowed(c.as_slice())),
             Some(&Slot::Disk { pos, len, sum }) => {
+                if let Some(c) = self.mapped_chunk(i, pos, len, sum)? {
+                    return Ok(Cow::Borrowed(c));
+                }
                 let mut buf = Vec::new();
                 let n = self.read_disk_chunk(i, pos, len, sum, &mut buf)?.len();
                 buf.truncate(n);
@@ -504,6 +509,32 @@ impl SChunk {
             }
             None => Err(out_of_range(i, self.nchunks())),
         }
+    }
+
+    /// Stored chunk `i` (at most `len` bytes at `pos`, checksum `sum`) borrowed from a
+    /// memory-mapped file and verified when asked; `None` without a mapping.
+    fn mapped_chunk(&self, i: usize, pos: u64, len: usize, sum: u64) -> Result<Option<&[u8]>> {
+        let Some(d) = self.disk.as_ref() else {
+            return Ok(None);
+        };
+        let checked = self.verify && sum != 0;
+        // As for positioned reads: a damaged header of a checksummed chunk is a
+        // checksum error.
+        let mapped = d.mapped_chunk(pos, len).map_err(|e| match e {
+            Error::Corrupt { detail, .. } if checked => Error::corrupt(
+                Part::Checksum,
+                usize::try_from(pos).unwrap_or(usize::MAX),
+                format!("chunk {i}: {detail}"),
+            ),
+            other => other,
+        })?;
+        let Some(c) = mapped else {
+            return Ok(None);
+        };
+        if checked {
+            seal::verify_chunk(i, c, sum, pos)?;
+        }
+        Ok(Some(c))
     }
 
     /// Reads stored chunk `i` (`len` bytes at `pos` of the file, checksum `sum`) into
@@ -574,6 +605,10 @@ impl SChunk {
     ) -> Result<()> {
         let n = self.chunk_len(i);
         if let Some(&Slot::Disk { pos, len, sum }) = self.chunks.get(i) {
+            if let Some(c) = self.mapped_chunk(i, pos, len, sum)? {
+                // Decoded in place: only the pages of the touched blocks are read.
+                return self.decode_range(i, c, lo, hi, out, dparams);
+            }
             let verified = self.verify && sum != 0;
             let whole = lo == 0 && hi == n;
             if !verified {

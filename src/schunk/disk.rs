@@ -50,6 +50,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn sync(&self) -> io::Result<()>;
     /// Atomically replaces the whole content with `bytes`.
     fn replace(&self, bytes: &[u8]) -> io::Result<()>;
+    /// The whole content as one slice, when the backend holds it mapped or in memory,
+    /// so that chunks are decoded in place; `None` (the default): positioned reads.
+    fn mapped(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 /// A [`Backend`] over a local file (positioned reads and writes; `replace` writes
@@ -205,6 +210,9 @@ pub struct OpenOptions {
     pub sync: bool,
     /// Write per-chunk checksums into files created or rewritten (default `true`).
     pub checksums: bool,
+    /// Memory-map the file instead of positioned reads (default `false`; read-only,
+    /// see [`crate::schunk::MmapBackend`] for the contract).
+    pub mmap: bool,
 }
 
 impl Default for OpenOptions {
@@ -214,6 +222,7 @@ impl Default for OpenOptions {
             write: false,
             sync: true,
             checksums: true,
+            mmap: false,
         }
     }
 }
@@ -237,6 +246,15 @@ impl OpenOptions {
     /// Sets whether commits write checksums.
     pub fn with_checksums(mut self, on: bool) -> Self {
         self.checksums = on;
+        self
+    }
+    /// Memory-maps the file (read-only) instead of reading it by positioned reads:
+    /// chunks decode in place, without copies or read calls. The file must not be
+    /// truncated or rewritten by anyone while it is open this way. It pays for big
+    /// reads (a whole 64 MB frame: 1.25× faster, `benches/file_read.rs`); for opening
+    /// a file to read a small slice, positioned reads are faster (29.6 vs 35.3 µs).
+    pub fn with_mmap(mut self, on: bool) -> Self {
+        self.mmap = on;
         self
     }
 }
@@ -286,6 +304,32 @@ fn corrupt(part: Part, at: u64, detail: impl Into<String>) -> Error {
 }
 
 impl Disk {
+    /// The chunk at `pos` (at most `span` bytes) borrowed from a mapped backend, or
+    /// `None` when the backend reads by positioned reads.
+    pub(crate) fn mapped_chunk(&self, pos: u64, span: usize) -> Result<Option<&[u8]>> {
+        let Some(all) = self.io.mapped() else {
+            return Ok(None);
+        };
+        let start = usize::try_from(pos).unwrap_or(usize::MAX);
+        let head = all.get(start..).unwrap_or(&[]);
+        let cbytes = seal::raw_cbytes(&head[..head.len().min(32).min(span)])
+            .filter(|&c| c >= 16 && c <= span)
+            .ok_or_else(|| {
+                corrupt(
+                    Part::FrameChunk,
+                    pos,
+                    format!("chunk header claims more bytes than the {span} available"),
+                )
+            })?;
+        head.get(..cbytes).map(Some).ok_or_else(|| {
+            corrupt(
+                Part::FrameChunk,
+                pos,
+                format!("chunk of {cbytes} bytes past the end of the mapped file"),
+            )
+        })
+    }
+
     /// A handle that reads the same file but never writes.
     pub(crate) fn read_only(&self) -> Disk {
         Disk {
@@ -757,6 +801,11 @@ impl SChunk {
     /// # Errors
     /// `Io` for file errors; `Corrupt`/`Unsupported` for invalid frames.
     pub fn open_file(path: impl AsRef<Path>, options: &OpenOptions) -> Result<SChunk> {
+        if options.mmap {
+            crate::schunk::mmap::check_options(options)?;
+            let b = crate::schunk::MmapBackend::open(path)?;
+            return SChunk::open_backend(Arc::new(b), options);
+        }
         let b = FileBackend::open(path, options.write)?;
         SChunk::open_backend(Arc::new(b), options)
     }

@@ -477,3 +477,63 @@ fn big_chunks_in_files_are_read_by_block_groups() {
         }
     }
 }
+
+/// `OpenOptions::with_mmap`: the same items, chunks and checksum errors as positioned
+/// reads; read-only; bad files are errors.
+#[test]
+fn memory_mapped_frames_read_like_positioned_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("m.b2frame");
+    let w = OpenOptions::default().with_write(true);
+    let mut sc = SChunk::create_file(&path, cparams(true), DParams::default(), &storage(), &w)
+        .expect("create");
+    let d = bytes(3, 5000);
+    sc.append(&d).expect("append");
+    drop(sc);
+    let mm = OpenOptions::default().with_mmap(true);
+    let a = SChunk::open_file(&path, &mm).expect("mmap");
+    let b = SChunk::open_file(&path, &OpenOptions::default()).expect("pread");
+    assert_eq!(a.read(0..5000).expect("read"), d);
+    for r in [0..1, 17..1234, 4000..5000, 2500..2501] {
+        assert_eq!(
+            a.read(r.clone()).expect("slice"),
+            b.read(r.clone()).expect("slice"),
+            "{r:?}"
+        );
+    }
+    for i in 0..a.nchunks() {
+        assert_eq!(a.chunk(i).expect("chunk"), b.chunk(i).expect("chunk"));
+    }
+    drop((a, b));
+    // Read-only.
+    let err = SChunk::open_file(&path, &mm.clone().with_write(true)).expect_err("rw mmap");
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    // A flipped byte of a chunk is a checksum error through the mapping too (or, in
+    // a byte nothing reads, the right data), never wrong data.
+    let good = std::fs::read(&path).expect("read");
+    let f = b2frame::frame::cframe::parse(&good).expect("frame");
+    let (hl, cb) = (f.header.header_len, f.header.cbytes as usize);
+    let mut caught = 0;
+    for at in (hl..hl + cb).step_by(97) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x10;
+        std::fs::write(&path, &bad).expect("write");
+        let a = SChunk::open_file(&path, &mm).expect("mmap damaged");
+        match a.read(0..5000) {
+            Ok(v) => assert!(v == d, "flip at {at} decoded wrongly"),
+            Err(Error::Corrupt { part, .. }) => {
+                assert_eq!(part, Part::Checksum, "flip at {at}");
+                caught += 1;
+            }
+            Err(e) => panic!("flip at {at}: {e}"),
+        }
+    }
+    assert!(caught > 0, "no flip was caught");
+    // Empty and truncated files are errors, not panics.
+    std::fs::write(&path, b"").expect("write");
+    assert!(SChunk::open_file(&path, &mm).is_err());
+    std::fs::write(&path, &good[..good.len() / 2]).expect("write");
+    if let Ok(sc) = SChunk::open_file(&path, &mm) {
+        let _ = sc.read(0..sc.nitems());
+    }
+}
