@@ -1,5 +1,5 @@
 //! Contiguous frames from arbitrary bytes: opening in memory (checksums verified
-//! or not) and through a positioned-read backend, then reading every item and
+//! or not) and through a positioned-read or a mapped backend, then reading every item and
 //! every chunk, must return `Ok` or `Err`, never panic or allocate without bound.
 #![no_main]
 
@@ -9,9 +9,10 @@ use b2frame::schunk::{Backend, OpenOptions};
 use b2frame::SChunk;
 use libfuzzer_sys::fuzz_target;
 
-/// A read-only in-memory backend.
+/// A read-only in-memory backend (positioned reads, or, when `.1`, a mapping whose
+/// chunks decode in place as with `OpenOptions::with_mmap`).
 #[derive(Debug)]
-struct Bytes(Vec<u8>);
+struct Bytes(Vec<u8>, bool);
 
 impl Backend for Bytes {
     fn size(&self) -> std::io::Result<u64> {
@@ -37,6 +38,9 @@ impl Backend for Bytes {
     }
     fn replace(&self, _: &[u8]) -> std::io::Result<()> {
         Err(std::io::ErrorKind::PermissionDenied.into())
+    }
+    fn mapped(&self) -> Option<&[u8]> {
+        self.1.then_some(self.0.as_slice())
     }
 }
 
@@ -70,8 +74,11 @@ fuzz_target!(|data: &[u8]| {
         read_all(&sc);
     }
     for opts in [OpenOptions::default(), lax] {
-        if let Ok(sc) = SChunk::open_backend(Arc::new(Bytes(data.to_vec())), &opts) {
-            read_all(&sc);
+        for mapped in [false, true] {
+            let io = Arc::new(Bytes(data.to_vec(), mapped));
+            if let Ok(sc) = SChunk::open_backend(io, &opts) {
+                read_all(&sc);
+            }
         }
     }
 });
