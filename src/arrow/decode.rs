@@ -521,6 +521,35 @@ fn trusted_string_views(
     unsafe { arrow_array::StringViewArray::new_unchecked(views, vec![data].into(), nulls) }
 }
 
+/// The data buffer and one view per value of `flat`, a validated `Utf8`/`Binary`
+/// array (or the large types) of at most 4 GiB of bytes: long values point into the
+/// data buffer, which is `flat`'s own bytes.
+fn views_of_flat(flat: &ArrayData) -> (Buffer, Vec<u128>) {
+    let n = flat.len();
+    let data = flat
+        .buffers()
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| Buffer::from_vec(Vec::<u8>::new()));
+    let ends: Vec<usize> = if matches!(flat.data_type(), DataType::Utf8 | DataType::Binary) {
+        flat.buffer::<i32>(0)[..=n]
+            .iter()
+            .map(|&o| o as usize)
+            .collect()
+    } else {
+        flat.buffer::<i64>(0)[..=n]
+            .iter()
+            .map(|&o| o as usize)
+            .collect()
+    };
+    let bytes = data.as_slice();
+    let views = ends
+        .windows(2)
+        .map(|p| view_of(&bytes[p[0]..p[1]], p[0] as u32))
+        .collect();
+    (data, views)
+}
+
 /// Rows `rows` of a view column stored as offsets + values ([`Encoding::VarSize`]).
 fn decode_views_var_size(
     node: &ArrayNode,
@@ -549,23 +578,7 @@ fn decode_views_var_size(
     // The flat array checks the offsets against the bytes and, for strings, UTF-8
     // once over all of them; the views are then built from it.
     let flat = var_array(&flat_dt, n, offsets, values, nulls.clone())?;
-    let data = flat.buffers()[1].clone();
-    let bytes = data.as_slice();
-    let ends: Vec<usize> = if w == 4 {
-        flat.buffer::<i32>(0)[..=n]
-            .iter()
-            .map(|&o| o as usize)
-            .collect()
-    } else {
-        flat.buffer::<i64>(0)[..=n]
-            .iter()
-            .map(|&o| o as usize)
-            .collect()
-    };
-    let views: Vec<u128> = ends
-        .windows(2)
-        .map(|p| view_of(&bytes[p[0]..p[1]], p[0] as u32))
-        .collect();
+    let (data, views) = views_of_flat(&flat);
     view_array(dt, views, data, nulls, true)
 }
 
@@ -583,34 +596,14 @@ fn decode_views_dictionary(
     let d = dictionary_child(node, name)?;
     let flat_dt = flat_type_of_views(d, dt, name)?;
     let dict = decode_data(d, &flat_dt, &child_path(name, "values"), 0..d.length, src)?;
-    let data = dict
-        .buffers()
-        .get(1)
-        .cloned()
-        .unwrap_or_else(|| Buffer::from_vec(Vec::<u8>::new()));
-    if data.len() > u32::MAX as usize {
+    if dict.buffers().get(1).map_or(0, Buffer::len) > u32::MAX as usize {
         return Err(Error::limit(
             "bytes of a view column's dictionary",
-            data.len() as u64,
+            dict.buffers()[1].len() as u64,
             u64::from(u32::MAX),
         ));
     }
-    let bytes = data.as_slice();
-    let ends: Vec<usize> = if matches!(flat_dt, DataType::Utf8 | DataType::Binary) {
-        dict.buffer::<i32>(0)[..=dict.len()]
-            .iter()
-            .map(|&o| o as usize)
-            .collect()
-    } else {
-        dict.buffer::<i64>(0)[..=dict.len()]
-            .iter()
-            .map(|&o| o as usize)
-            .collect()
-    };
-    let distinct: Vec<u128> = ends
-        .windows(2)
-        .map(|p| view_of(&bytes[p[0]..p[1]], p[0] as u32))
-        .collect();
+    let (data, distinct) = views_of_flat(&dict);
     let max = keys.iter().copied().max().unwrap_or(0) as usize;
     if !keys.is_empty() && max >= distinct.len() {
         return Err(Error::corrupt(
