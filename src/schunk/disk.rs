@@ -290,11 +290,21 @@ thread_local! {
     static CHUNK_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The largest buffer [`with_chunk_buf`] keeps for the next read; a bigger one (a
+/// checksummed chunk of hundreds of MB) is freed after use rather than held per thread.
+const KEPT_CHUNK_BUF: usize = 16 << 20;
+
 /// Runs `f` with this thread's buffer for compressed chunks read from files (a
 /// fresh one if it is in use), so reading a chunk does not allocate and zero it.
 pub(crate) fn with_chunk_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     CHUNK_BUF.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut buf) => f(&mut buf),
+        Ok(mut buf) => {
+            let r = f(&mut buf);
+            if buf.capacity() > KEPT_CHUNK_BUF {
+                *buf = Vec::new();
+            }
+            r
+        }
         Err(_) => f(&mut Vec::new()),
     })
 }
