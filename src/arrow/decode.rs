@@ -410,6 +410,19 @@ fn read_keys(
     })
 }
 
+/// Fails when a key of `keys` is past a dictionary of `len` values.
+fn check_keys(keys: &[u32], len: usize, name: &str) -> Result<()> {
+    let max = keys.iter().copied().max().unwrap_or(0) as usize;
+    if !keys.is_empty() && max >= len {
+        return Err(Error::corrupt(
+            crate::error::Part::FrameChunk,
+            0,
+            format!("field '{name}': dictionary key {max} but the dictionary holds {len} values"),
+        ));
+    }
+    Ok(())
+}
+
 /// Child 0 of a dictionary-encoded node: the distinct values.
 fn dictionary_child<'a>(node: &'a ArrayNode, name: &str) -> Result<&'a ArrayNode> {
     node.children.first().ok_or_else(|| {
@@ -604,17 +617,7 @@ fn decode_views_dictionary(
         ));
     }
     let (data, distinct) = views_of_flat(&dict);
-    let max = keys.iter().copied().max().unwrap_or(0) as usize;
-    if !keys.is_empty() && max >= distinct.len() {
-        return Err(Error::corrupt(
-            crate::error::Part::FrameChunk,
-            0,
-            format!(
-                "field '{name}': dictionary key {max} but the dictionary holds {} values",
-                distinct.len()
-            ),
-        ));
-    }
+    check_keys(&keys, distinct.len(), name)?;
     let views: Vec<u128> = match &nulls {
         None => keys.iter().map(|&k| distinct[k as usize]).collect(),
         Some(nn) => keys
@@ -644,14 +647,7 @@ fn gather<O: arrow_array::OffsetSizeTrait>(
     let doffs = dict.buffer::<O>(0);
     let dvals = dict.buffers().get(1).map_or(&[][..], |b| b.as_slice());
     let len = dict.len();
-    let max = keys.iter().copied().max().unwrap_or(0) as usize;
-    if !keys.is_empty() && max >= len {
-        return Err(Error::corrupt(
-            crate::error::Part::FrameChunk,
-            0,
-            format!("field '{name}': dictionary key {max} but the dictionary holds {len} values"),
-        ));
-    }
+    check_keys(keys, len, name)?;
     let spans: Vec<(usize, usize)> = (0..len)
         .map(|k| (doffs[k].as_usize(), doffs[k + 1].as_usize()))
         .collect();

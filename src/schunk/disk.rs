@@ -309,6 +309,29 @@ pub(crate) fn with_chunk_buf<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
+/// The compressed size a chunk header `head` (read at `pos`) declares, checked
+/// against the `span` bytes the index leaves for the chunk.
+fn chunk_cbytes(head: &[u8], span: usize, pos: u64) -> Result<usize> {
+    seal::raw_cbytes(head)
+        .filter(|&c| c >= 16 && c <= span)
+        .ok_or_else(|| {
+            corrupt(
+                Part::FrameChunk,
+                pos,
+                format!("chunk header claims more bytes than the {span} available"),
+            )
+        })
+}
+
+/// A chunk's first bytes (header and, for up to 120 blocks, the block starts) with
+/// the header fields the block reads need.
+struct Prefix {
+    bytes: Vec<u8>,
+    cbytes: usize,
+    typesize: usize,
+    blocksize: Option<usize>,
+}
+
 fn corrupt(part: Part, at: u64, detail: impl Into<String>) -> Error {
     Error::corrupt(part, usize::try_from(at).unwrap_or(usize::MAX), detail)
 }
@@ -322,15 +345,7 @@ impl Disk {
         };
         let start = usize::try_from(pos).unwrap_or(usize::MAX);
         let head = all.get(start..).unwrap_or(&[]);
-        let cbytes = seal::raw_cbytes(&head[..head.len().min(32).min(span)])
-            .filter(|&c| c >= 16 && c <= span)
-            .ok_or_else(|| {
-                corrupt(
-                    Part::FrameChunk,
-                    pos,
-                    format!("chunk header claims more bytes than the {span} available"),
-                )
-            })?;
+        let cbytes = chunk_cbytes(&head[..head.len().min(32).min(span)], span, pos)?;
         head.get(..cbytes).map(Some).ok_or_else(|| {
             corrupt(
                 Part::FrameChunk,
@@ -361,15 +376,7 @@ impl Disk {
         let mut head = [0u8; 32];
         let head = &mut head[..span.min(32)];
         self.io.read_exact_at(head, pos)?;
-        let cbytes = seal::raw_cbytes(head)
-            .filter(|&c| c >= 16 && c <= span)
-            .ok_or_else(|| {
-                corrupt(
-                    Part::FrameChunk,
-                    pos,
-                    format!("chunk header claims more bytes than the {span} available"),
-                )
-            })?;
+        let cbytes = chunk_cbytes(head, span, pos)?;
         if buf.len() < cbytes {
             buf.resize(cbytes, 0);
         }
@@ -381,6 +388,42 @@ impl Disk {
                 .read_exact_at(&mut buf[head.len()..cbytes], pos + head.len() as u64)?;
         }
         Ok(cbytes)
+    }
+
+    /// The first bytes of the chunk at `pos` (at most `span` bytes) and its header
+    /// fields; `None` when the header is too short, has no typesize, declares more than
+    /// `span` bytes or another size than the `nbytes` the index implies (the chunk must
+    /// then be read whole).
+    fn read_prefix(&self, pos: u64, span: usize, nbytes: usize) -> Result<Option<Prefix>> {
+        // Header and, for up to 120 blocks, the block starts in one read.
+        let bytes = Disk::read_vec(&*self.io, pos, span.min(512))?;
+        let field = |at: usize| {
+            bytes
+                .get(at..at + 4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let (stored, blocksize) = (field(4), field(8));
+        let (Some(cbytes), Some(&ts)) = (seal::raw_cbytes(&bytes), bytes.get(3)) else {
+            return Ok(None);
+        };
+        if cbytes > span || ts == 0 || stored != i32::try_from(nbytes).ok() {
+            return Ok(None);
+        }
+        let blocksize = blocksize.and_then(|b| usize::try_from(b).ok());
+        Ok(Some(Prefix {
+            bytes,
+            cbytes,
+            typesize: usize::from(ts),
+            blocksize,
+        }))
+    }
+
+    /// The byte ranges `ranges` of the chunk at `pos`, one read each.
+    fn read_pieces(&self, pos: u64, ranges: &[std::ops::Range<usize>]) -> Result<Vec<Vec<u8>>> {
+        ranges
+            .iter()
+            .map(|r| Disk::read_vec(&*self.io, pos + r.start as u64, r.len()))
+            .collect()
     }
 
     /// Decodes bytes `range` of the chunk at `pos` (at most `span` bytes) into `out`,
@@ -396,18 +439,15 @@ impl Disk {
         range: std::ops::Range<usize>,
         out: &mut [u8],
     ) -> Result<bool> {
-        // Header and, for up to 120 blocks, the block starts in one read.
-        let mut prefix = Disk::read_vec(&*self.io, pos, span.min(512))?;
-        let (Some(cbytes), Some(&ts)) = (seal::raw_cbytes(&prefix), prefix.get(3)) else {
+        let Some(Prefix {
+            bytes: mut prefix,
+            cbytes,
+            typesize: ts,
+            ..
+        }) = self.read_prefix(pos, span, nbytes)?
+        else {
             return Ok(false);
         };
-        let stored = prefix
-            .get(4..8)
-            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        let ts = usize::from(ts);
-        if cbytes > span || ts == 0 || stored != i32::try_from(nbytes).ok() {
-            return Ok(false);
-        }
         // Whole items `items` (bytes `wide`) hold the range.
         let items = range.start / ts..range.end.div_ceil(ts);
         let wide = items.start * ts..(items.end * ts).min(nbytes);
@@ -422,10 +462,7 @@ impl Disk {
                     return Ok(true);
                 }
                 Plan::Blocks(ranges) => {
-                    let pieces = ranges
-                        .iter()
-                        .map(|r| Disk::read_vec(&*self.io, pos + r.start as u64, r.len()))
-                        .collect::<Result<Vec<_>>>()?;
+                    let pieces = self.read_pieces(pos, &ranges)?;
                     let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
                     if wide == range {
                         partial::decode_items(&prefix, &ranges, &refs, items, out)?;
@@ -454,28 +491,16 @@ impl Disk {
         out: &mut [u8],
         nthreads: usize,
     ) -> Result<bool> {
-        let mut prefix = Disk::read_vec(&*self.io, pos, span.min(512))?;
-        let (Some(cbytes), Some(&ts)) = (seal::raw_cbytes(&prefix), prefix.get(3)) else {
+        let Some(Prefix {
+            bytes: mut prefix,
+            cbytes,
+            typesize: ts,
+            blocksize: Some(bs),
+        }) = self.read_prefix(pos, span, nbytes)?
+        else {
             return Ok(false);
         };
-        let field = |at: usize| {
-            prefix
-                .get(at..at + 4)
-                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        };
-        let (stored, blocksize) = (field(4), field(8));
-        let ts = usize::from(ts);
-        let Some(bs) = blocksize.and_then(|b| usize::try_from(b).ok()) else {
-            return Ok(false);
-        };
-        if cbytes > span
-            || ts == 0
-            || bs == 0
-            || !bs.is_multiple_of(ts)
-            || !nbytes.is_multiple_of(ts)
-            || stored != i32::try_from(nbytes).ok()
-            || out.len() != nbytes
-        {
+        if bs == 0 || !bs.is_multiple_of(ts) || !nbytes.is_multiple_of(ts) || out.len() != nbytes {
             return Ok(false);
         }
         // Groups of whole blocks of at least 1 MiB.
@@ -515,10 +540,7 @@ impl Disk {
                     format!("bytes {range:?} of the chunk cannot be read by blocks"),
                 ));
             };
-            let pieces = ranges
-                .iter()
-                .map(|r| Disk::read_vec(&*self.io, pos + r.start as u64, r.len()))
-                .collect::<Result<Vec<_>>>()?;
+            let pieces = self.read_pieces(pos, &ranges)?;
             let refs: Vec<&[u8]> = pieces.iter().map(Vec::as_slice).collect();
             partial::decode_items(
                 prefix,
