@@ -342,7 +342,17 @@ impl PackedTensor {
     /// # Errors
     /// Decoding errors.
     pub fn to_tensor(&self) -> Result<Tensor> {
-        let data = self.schunk.read(0..self.schunk.nitems())?;
+        self.to_tensor_with(self.schunk.dparams())
+    }
+
+    /// [`PackedTensor::to_tensor`] decoding with `dparams` (e.g. more threads).
+    ///
+    /// # Errors
+    /// Decoding errors.
+    pub fn to_tensor_with(&self, dparams: &DParams) -> Result<Tensor> {
+        let sc = &self.schunk;
+        let mut data = vec![0u8; sc.nbytes()];
+        sc.read_into_with(0..sc.nitems(), &mut data, dparams)?;
         Ok(Tensor {
             data,
             shape: self.shape.clone(),
@@ -442,23 +452,13 @@ pub fn save_tensor(
 /// As [`PackedTensor::open`] and decoding errors.
 pub fn load_tensor(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    if path.is_dir() {
-        return PackedTensor::open(path)?.to_tensor();
-    }
-    let t = PackedTensor::from_schunk(SChunk::open_file(path, &OpenOptions::default())?)?;
-    let sc = t.schunk();
-    let mut data = vec![0u8; sc.nbytes()];
+    let t = if path.is_dir() {
+        PackedTensor::open(path)?
+    } else {
+        PackedTensor::from_schunk(SChunk::open_file(path, &OpenOptions::default())?)?
+    };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    sc.read_into_with(
-        0..sc.nitems(),
-        &mut data,
-        &DParams::default().with_nthreads(threads),
-    )?;
-    Ok(Tensor {
-        data,
-        shape: t.shape().to_vec(),
-        dtype: t.dtype().clone(),
-    })
+    t.to_tensor_with(&DParams::default().with_nthreads(threads))
 }
 
 #[cfg(test)]
