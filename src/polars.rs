@@ -164,8 +164,7 @@ pub fn scan_b2_batches(
     let starts = (rows.start..rows.end).step_by(step.max(1) as usize);
     Ok(starts.map(move |s| {
         let e = s.saturating_add(step).min(rows.end);
-        let (schema, batches) = scan.read(&cols, s..e, None)?;
-        convert::batches_to_df(&schema, &batches)
+        scan.frame(&cols, s..e, None)
     }))
 }
 
