@@ -59,7 +59,7 @@ pub struct Dataset {
 #[derive(Debug)]
 struct Inner {
     reader: FrameReader,
-    manifest: Manifest,
+    manifest: Arc<Manifest>,
     schema: SchemaRef,
 }
 
@@ -151,7 +151,7 @@ impl Dataset {
         store::block_on(manifest::versions(store))?
     }
 
-    fn from_manifest(store: Store, manifest: Manifest) -> Result<Dataset> {
+    fn from_manifest(store: Store, manifest: Arc<Manifest>) -> Result<Dataset> {
         let schema = manifest.schema()?;
         Ok(Dataset {
             inner: Arc::new(Inner {

@@ -4,6 +4,7 @@
 //! the fragments with the stored layout of every column, and per-chunk statistics.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use arrow_schema::{Schema, SchemaRef};
 use base64::Engine;
@@ -238,8 +239,52 @@ pub(crate) async fn versions(store: &Store) -> Result<Vec<u64>> {
     Ok(v)
 }
 
+/// Parsed manifests, by the XXH3-128 hash and length of their bytes (most
+/// recent last). Manifests are immutable once committed, and a dataset is opened
+/// again and again (a service answering slice requests, a notebook): a hit skips
+/// the JSON parse, which is most of the cost of opening. Keyed by content, so a
+/// dataset deleted and written again at the same path can never hit a stale entry.
+fn parsed() -> &'static std::sync::Mutex<Vec<((u128, usize), Arc<Manifest>)>> {
+    static PARSED: std::sync::OnceLock<std::sync::Mutex<Vec<((u128, usize), Arc<Manifest>)>>> =
+        std::sync::OnceLock::new();
+    PARSED.get_or_init(Default::default)
+}
+
+/// Parsed manifests kept by [`parse_shared`].
+const PARSED_KEPT: usize = 32;
+
+/// [`Manifest::parse`] through the cache of parsed manifests.
+///
+/// # Errors
+/// As [`Manifest::parse`] (errors are not cached).
+pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
+    let key = (xxhash_rust::xxh3::xxh3_128(bytes), bytes.len());
+    let hit = parsed().lock().ok().and_then(|mut v| {
+        let i = v.iter().position(|(k, _)| *k == key)?;
+        let e = v.remove(i);
+        let m = e.1.clone();
+        v.push(e);
+        Some(m)
+    });
+    if let Some(m) = hit {
+        // The same bytes under another name still have to name their version.
+        if path_version(path).is_some_and(|v| v != m.version) {
+            return Err(corrupt(path, format!("holds version {}", m.version)));
+        }
+        return Ok(m);
+    }
+    let m = Arc::new(Manifest::parse(path, bytes)?);
+    if let Ok(mut v) = parsed().lock() {
+        if v.len() >= PARSED_KEPT {
+            v.remove(0);
+        }
+        v.push((key, m.clone()));
+    }
+    Ok(m)
+}
+
 /// Loads version `version`.
-pub(crate) async fn load(store: &Store, version: u64) -> Result<Manifest> {
+pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
     let path = manifest_path(version);
     let bytes = store.get(&path).await.map_err(|e| {
         if e.is_not_found() {
@@ -252,11 +297,11 @@ pub(crate) async fn load(store: &Store, version: u64) -> Result<Manifest> {
             e
         }
     })?;
-    Manifest::parse(&path, &bytes)
+    parse_shared(&path, &bytes)
 }
 
 /// Loads the newest version, `None` when there is none.
-pub(crate) async fn load_latest(store: &Store) -> Result<Option<Manifest>> {
+pub(crate) async fn load_latest(store: &Store) -> Result<Option<Arc<Manifest>>> {
     match versions(store).await?.last() {
         Some(&v) => Ok(Some(load(store, v).await?)),
         None => Ok(None),

@@ -6,6 +6,7 @@
 //! committed meanwhile).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::{Schema, SchemaRef};
@@ -81,7 +82,7 @@ pub struct DatasetWriter {
     schema: SchemaRef,
     options: WriteOptions,
     /// The version the writer started from.
-    base: Option<Manifest>,
+    base: Option<Arc<Manifest>>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     fragments: Vec<Fragment>,
@@ -369,7 +370,7 @@ impl DatasetWriter {
             let version = latest.as_ref().map_or(1, |m| m.version + 1);
             let mut m = match (&latest, self.options.mode) {
                 (Some(l), WriteMode::Append | WriteMode::CreateOrAppend) => {
-                    let mut m = l.clone();
+                    let mut m = Manifest::clone(l);
                     m.version = version;
                     m
                 }

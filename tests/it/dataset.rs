@@ -470,6 +470,43 @@ fn corrupt_and_truncated_manifests_are_typed_errors() {
     );
 }
 
+/// Parsed manifests are kept by content: reopening shares the parse, a copy of
+/// version 1's bytes under version 2's name is still refused, and a dataset
+/// deleted and written again at the same path reads its new rows.
+#[test]
+fn reopened_manifests_are_shared_by_content_never_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = dir.path().join("ds");
+    let store = Store::from_url(url.to_str().unwrap(), []).unwrap();
+    write(&store, 0, 100, WriteMode::Create);
+    let a = Dataset::open_store(store.clone()).unwrap();
+    let b = Dataset::open_store(store.clone()).unwrap();
+    assert!(std::ptr::eq(a.manifest(), b.manifest()));
+    let v1 = block_on(store.get("_manifest/v00000000000000000001.json"))
+        .unwrap()
+        .unwrap();
+    block_on(store.put("_manifest/v00000000000000000002.json", v1))
+        .unwrap()
+        .unwrap();
+    let (path, kind, detail) = dataset_err(Dataset::open_store(store.clone()).unwrap_err());
+    assert_eq!(
+        (path.as_str(), kind),
+        (
+            "_manifest/v00000000000000000002.json",
+            DatasetErrorKind::Corrupt
+        ),
+        "{detail}"
+    );
+    std::fs::remove_dir_all(&url).unwrap();
+    write(&store, 5000, 100, WriteMode::Create);
+    let c = Dataset::open_store(store).unwrap();
+    let ids = c.read_column("id", 0..3).unwrap();
+    assert_eq!(
+        ids.as_any().downcast_ref::<Int64Array>().unwrap().values(),
+        &[5000, 5001, 5002]
+    );
+}
+
 #[test]
 fn corrupt_truncated_and_missing_frames_name_the_object() {
     let store = mem();
