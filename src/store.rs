@@ -613,11 +613,28 @@ impl Store {
     /// [`Error::InvalidArgument`] for an invalid prefix, [`Error::Store`] when the
     /// store fails.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .list_tagged(prefix)
+            .await?
+            .into_iter()
+            .map(|(p, n, _)| (p, n))
+            .collect())
+    }
+
+    /// [`Store::list`] with each object's entity tag when the store reports one
+    /// (object stores; never local paths, whose tags would come from inode and
+    /// modification time rather than content).
+    pub(crate) async fn list_tagged(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64, Option<String>)>> {
         if let (Some(dir), true) = (&self.local, local::is_plain(prefix) || prefix.is_empty()) {
             self.location(prefix)?;
             Counters::add(&self.counters.list, 1);
             let p = prefix.trim_matches('/');
-            return local::list(dir, p).map_err(|e| local::error("list", &dir.join(p), e));
+            return local::list(dir, p)
+                .map(|v| v.into_iter().map(|(p, n)| (p, n, None)).collect())
+                .map_err(|e| local::error("list", &dir.join(p), e));
         }
         let loc = self.location(prefix)?;
         Counters::add(&self.counters.list, 1);
@@ -627,12 +644,13 @@ impl Store {
             .try_collect()
             .await
             .map_err(|e| at_path("list", &loc, e))?;
-        let mut out: Vec<(String, u64)> = metas
+        let local = self.is_local();
+        let mut out: Vec<(String, u64, Option<String>)> = metas
             .into_iter()
             .filter_map(|m| {
                 let rel = m.location.prefix_match(&self.prefix)?;
                 let rel: Vec<_> = rel.map(|p| p.as_ref().to_string()).collect();
-                Some((rel.join("/"), m.size))
+                Some((rel.join("/"), m.size, m.e_tag.filter(|_| !local)))
             })
             .collect();
         out.sort();

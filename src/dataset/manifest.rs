@@ -300,12 +300,57 @@ pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
     parse_shared(&path, &bytes)
 }
 
+/// Parsed manifests by object-store URL and entity tag (most recent last), so
+/// that reopening a dataset on S3 skips the manifest's GET.
+fn tagged() -> &'static std::sync::Mutex<Vec<(String, Arc<Manifest>)>> {
+    static TAGGED: std::sync::OnceLock<std::sync::Mutex<Vec<(String, Arc<Manifest>)>>> =
+        std::sync::OnceLock::new();
+    TAGGED.get_or_init(Default::default)
+}
+
+/// The key of `path`'s manifest in [`tagged`]: only for stores whose entity tags
+/// change with the content (S3's are content digests; GCS and Azure tags change
+/// on every write). Local and in-memory stores are left out: their tags come
+/// from inode and time, or from a per-instance counter.
+fn tag_key(store: &Store, path: &str, tag: Option<&str>) -> Option<String> {
+    let url = store.url();
+    let remote = [
+        "s3://", "s3a://", "gs://", "az://", "azure://", "abfs://", "abfss://",
+    ]
+    .iter()
+    .any(|s| url.starts_with(s));
+    Some(format!("{url}|{path}|{}", tag.filter(|_| remote)?))
+}
+
 /// Loads the newest version, `None` when there is none.
 pub(crate) async fn load_latest(store: &Store) -> Result<Option<Arc<Manifest>>> {
-    match versions(store).await?.last() {
-        Some(&v) => Ok(Some(load(store, v).await?)),
-        None => Ok(None),
+    let newest = store
+        .list_tagged(MANIFEST_DIR)
+        .await?
+        .into_iter()
+        .filter_map(|(p, _, tag)| Some((path_version(&p)?, tag)))
+        .max_by_key(|(v, _)| *v);
+    let Some((version, tag)) = newest else {
+        return Ok(None);
+    };
+    let key = tag_key(store, &manifest_path(version), tag.as_deref());
+    if let Some(k) = &key {
+        let hit = tagged()
+            .lock()
+            .ok()
+            .and_then(|v| v.iter().find(|(t, _)| t == k).map(|(_, m)| m.clone()));
+        if hit.is_some() {
+            return Ok(hit);
+        }
     }
+    let m = load(store, version).await?;
+    if let (Some(k), Ok(mut v)) = (key, tagged().lock()) {
+        if v.len() >= PARSED_KEPT {
+            v.remove(0);
+        }
+        v.push((k, m.clone()));
+    }
+    Ok(Some(m))
 }
 
 /// Writes `m` as its version if that version does not exist yet; `false` if it does.

@@ -415,6 +415,37 @@ mod dataset_s3 {
         );
     }
 
+    /// Reopening a dataset on S3 lists the manifests and skips the manifest's
+    /// GET when its entity tag is the one already parsed; a dataset deleted and
+    /// written again under the same URL reads its new rows.
+    #[test]
+    fn s3_reopen_skips_the_manifest_get_and_never_reads_a_stale_one() {
+        let (store, url) = s3_store("ds-reopen");
+        write(&store, &table(0..1000), WriteMode::Create);
+        let (endpoint, _) = s3_endpoint();
+        let first = Store::from_url(&url, s3_options(&endpoint)).unwrap();
+        Dataset::open_store(first.clone()).unwrap();
+        assert_eq!(first.stats().get_requests, 1);
+        let again = Store::from_url(&url, s3_options(&endpoint)).unwrap();
+        let ds = Dataset::open_store(again.clone()).unwrap();
+        let st = again.stats();
+        assert_eq!((st.list_requests, st.get_requests), (1, 0), "{st:?}");
+        assert_eq!(ds.num_rows(), 1000);
+        // Delete everything and write other rows at the same URL.
+        let listed = b2frame::store::block_on(store.list("")).unwrap().unwrap();
+        for (p, _) in listed {
+            b2frame::store::block_on(store.delete(&p)).unwrap().unwrap();
+        }
+        write(&store, &table(7000..7500), WriteMode::Create);
+        let ds = Dataset::open_store(store.clone()).unwrap();
+        assert_eq!(ds.num_rows(), 500);
+        let got = slice(&ds, "id", 0..3);
+        assert_eq!(
+            got.as_ref(),
+            &Int64Array::from_iter_values(7000..7003) as &dyn Array
+        );
+    }
+
     #[test]
     fn s3_cold_1000_row_slice_fetches_only_what_it_needs() {
         let (store, url) = s3_store("ds-slice");
