@@ -19,6 +19,9 @@
 //!   random `a` (b2frame: a row-range scan; Parquet: projection + `RowSelection`
 //!   with the page index; IPC: projection, reading only the batches that hold the
 //!   range);
+//!   b2frame shares parsed manifests by content, so its cold slices after the
+//!   first reuse the parse; the manifest's parse time is printed after the table
+//!   (a process's first cold slice costs that much more);
 //! - `slice1000 opened`: the same on an already opened dataset / file (b2frame
 //!   `read_column`; Parquet with its metadata and page index loaded once; IPC
 //!   with its footer read once);
@@ -714,6 +717,29 @@ fn summary(t: &Table, runs: [usize; 4]) {
             fmt(warm[i]),
             remote[i].0,
             remote[i].1
+        );
+    }
+    if formats.contains(&Format::B2frame) {
+        // Datasets share parsed manifests by content, so the cold slices above
+        // reuse one parse: a process's first open also parses the manifest.
+        let dir = t.path(Format::B2frame).join("_manifest");
+        let newest = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .max()
+            .unwrap();
+        let bytes = std::fs::read(&newest).unwrap();
+        let name = format!(
+            "_manifest/{}",
+            newest.file_name().unwrap().to_str().unwrap()
+        );
+        let parse = median(ns.max(3), || {
+            black_box(b2frame::dataset::Manifest::parse(&name, &bytes).unwrap());
+        });
+        println!(
+            "b2frame manifest: {} bytes, parse {} (a process's first cold slice = slice cold + parse)",
+            bytes.len(),
+            fmt(parse)
         );
     }
     println!("load after {}: {}", t.name, loadavg());
