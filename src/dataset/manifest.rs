@@ -239,14 +239,16 @@ pub(crate) async fn versions(store: &Store) -> Result<Vec<u64>> {
     Ok(v)
 }
 
+/// Parsed manifests by key, the most recently used last.
+type Recent<K> = std::sync::Mutex<Vec<(K, Arc<Manifest>)>>;
+
 /// Parsed manifests, by the XXH3-128 hash and length of their bytes (most
 /// recent last). Manifests are immutable once committed, and a dataset is opened
 /// again and again (a service answering slice requests, a notebook): a hit skips
 /// the JSON parse, which is most of the cost of opening. Keyed by content, so a
 /// dataset deleted and written again at the same path can never hit a stale entry.
-fn parsed() -> &'static std::sync::Mutex<Vec<((u128, usize), Arc<Manifest>)>> {
-    static PARSED: std::sync::OnceLock<std::sync::Mutex<Vec<((u128, usize), Arc<Manifest>)>>> =
-        std::sync::OnceLock::new();
+fn parsed() -> &'static Recent<(u128, usize)> {
+    static PARSED: std::sync::OnceLock<Recent<(u128, usize)>> = std::sync::OnceLock::new();
     PARSED.get_or_init(Default::default)
 }
 
@@ -302,9 +304,8 @@ pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
 
 /// Parsed manifests by object-store URL and entity tag (most recent last), so
 /// that reopening a dataset on S3 skips the manifest's GET.
-fn tagged() -> &'static std::sync::Mutex<Vec<(String, Arc<Manifest>)>> {
-    static TAGGED: std::sync::OnceLock<std::sync::Mutex<Vec<(String, Arc<Manifest>)>>> =
-        std::sync::OnceLock::new();
+fn tagged() -> &'static Recent<String> {
+    static TAGGED: std::sync::OnceLock<Recent<String>> = std::sync::OnceLock::new();
     TAGGED.get_or_init(Default::default)
 }
 
