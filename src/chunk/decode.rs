@@ -531,7 +531,8 @@ impl<'a> Decoder<'a> {
 
     /// Copies the segments `seg` of block `b`'s filtered form (`bsize` bytes, the
     /// concatenation of its streams) back to back into `dst` (`seg.len * seg.count`
-    /// bytes), reading only the streams that hold them; `buf` receives decoded streams.
+    /// bytes), reading only the streams that hold them; `buf` receives decoded streams
+    /// (coded ones only up to the end of their last segment).
     fn gather(
         &self,
         b: usize,
@@ -799,8 +800,8 @@ impl<'a> Decoder<'a> {
     }
 
     /// Decompresses at least the first `want` bytes of the coded stream `j` of block
-    /// `b` into `out` (the stream's full length): LZ4 and BloscLZ streams are cut
-    /// after the literal run that reaches `want` ([`prefix`]), others decoded whole.
+    /// `b` into `out` (the stream's full length): LZ4 and BloscLZ streams stop after
+    /// the literal run that reaches `want` ([`prefix`]), others are decoded whole.
     fn decode_coded_prefix(
         &self,
         b: usize,
@@ -810,21 +811,23 @@ impl<'a> Decoder<'a> {
         out: &mut [u8],
         want: usize,
     ) -> Result<()> {
-        let cut = match self.dict {
-            None => prefix::cut(self.format, payload, want),
+        let decoded = match self.dict {
+            None => prefix::decode(self.format, payload, out, want),
             Some(_) => None,
         };
-        let Some(cut) = cut else {
+        let Some(decoded) = decoded else {
             return self.decode_coded(b, j, payload, at, out);
         };
-        let n = codec::decompress_stream(self.format, &payload[..cut], out)
-            .map_err(|e| corrupt(Part::Block, at, format!("block {b} stream {j}: {e}")))?;
-        if n < want {
+        let d =
+            decoded.map_err(|e| corrupt(Part::Block, at, format!("block {b} stream {j}: {e}")))?;
+        if d.whole && d.len != out.len() {
             return Err(corrupt(
                 Part::Block,
                 at,
                 format!(
-                    "block {b} stream {j}: {cut} bytes decoded to {n}, expected {want} or more"
+                    "block {b} stream {j} decoded to {} bytes, expected {}",
+                    d.len,
+                    out.len()
                 ),
             ));
         }

@@ -18,6 +18,8 @@
 //!
 //! The first token of a stream is always a literal run with bit 5 set as a marker.
 
+use super::lz4::Decoded;
+
 /// Longest literal run one token can carry.
 const MAX_COPY: usize = 32;
 /// Largest (biased) distance a near match can encode.
@@ -360,8 +362,26 @@ fn compress_body(
 /// Bytes of `dst` past the returned length may have been overwritten. An empty
 /// `src` decodes to 0 bytes (as in C; the chunk layer's size check rejects it).
 pub(crate) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+    decompress_prefix(src, dst, usize::MAX).map(|d| d.len)
+}
+
+/// [`decompress`] up to the first literal run that ends at or past `want` output bytes
+/// (a stream cut after any literal run is itself a valid stream, so the bytes written
+/// are a prefix of the whole output), or to the end of the stream.
+///
+/// # Errors
+///
+/// As [`decompress`], for the part decoded.
+pub(crate) fn decompress_prefix(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
     let Some(&first) = src.first() else {
-        return Ok(0);
+        return Ok(Decoded {
+            len: 0,
+            whole: true,
+        });
     };
     let mut ip = 1usize;
     let mut op = 0usize;
@@ -387,6 +407,12 @@ pub(crate) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static s
             let Some(&c) = src.get(ip) else {
                 break;
             };
+            if op >= want {
+                return Ok(Decoded {
+                    len: op,
+                    whole: false,
+                });
+            }
             ctrl = usize::from(c);
             ip += 1;
         } else {
@@ -431,7 +457,10 @@ pub(crate) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static s
             op += len;
         }
     }
-    Ok(op)
+    Ok(Decoded {
+        len: op,
+        whole: true,
+    })
 }
 
 /// Matches up to this length take the fixed-size-step paths; longer ones use

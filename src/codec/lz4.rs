@@ -34,7 +34,10 @@
 //!
 //! `decode.rs` is the safe decoder (a wild-copy loop on bounds-checked slices far from the
 //! buffer ends, then a fully checked tail loop); `decode_fast.rs` is the same algorithm on raw
-//! pointers, used unless `B2FRAME_FORCE_SCALAR=1`. `encode.rs` is the LZ4 fast encoder.
+//! pointers, used unless `B2FRAME_FORCE_SCALAR=1`. Both can stop after the first literal run
+//! that completes a wanted prefix of the output ([`decompress_prefix`]): a block cut right
+//! after any literal run is itself a valid block, so the prefix decodes exactly as in the whole
+//! block. `encode.rs` is the LZ4 fast encoder.
 
 mod decode;
 mod decode_fast;
@@ -70,23 +73,67 @@ pub(crate) fn compress(acceleration: u32, src: &[u8], dst: &mut [u8]) -> usize {
 /// truncated input, offset 0, an offset before the start of the output, or a literal run or
 /// match past the end of the output.
 pub(crate) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+    decompress_prefix(src, dst, usize::MAX).map(|d| d.len)
+}
+
+/// How far [`decompress_prefix`] decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    /// Bytes written to the output.
+    pub(crate) len: usize,
+    /// Whether the input ended: the whole block was decoded (else `len >= want`).
+    pub(crate) whole: bool,
+}
+
+/// Decodes one raw LZ4 block into `dst` up to the first literal run that ends at or past
+/// `want` output bytes, or to its end; the bytes written are a prefix of the whole block's
+/// output. Same defects reported as [`decompress`], for the part decoded.
+///
+/// # Errors
+///
+/// As [`decompress`].
+pub(crate) fn decompress_prefix(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
     if use_fast_decoder() {
-        decode_fast::decompress(src, dst)
+        decode_fast::decompress_prefix(src, dst, want)
     } else {
-        decode::decompress(src, dst)
+        decode::decompress_prefix(src, dst, want)
     }
 }
 
 /// The safe decoder, always available (tests and benches compare it with [`decompress`]).
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn decompress_scalar(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
-    decode::decompress(src, dst)
+    decode::decompress_prefix(src, dst, usize::MAX).map(|d| d.len)
 }
 
 /// The unsafe pointer decoder regardless of `B2FRAME_FORCE_SCALAR` (tests and benches).
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn decompress_fast(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
-    decode_fast::decompress(src, dst)
+    decode_fast::decompress_prefix(src, dst, usize::MAX).map(|d| d.len)
+}
+
+/// [`decompress_prefix`] with the safe decoder (tests).
+#[cfg(test)]
+pub(crate) fn decompress_prefix_scalar(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
+    decode::decompress_prefix(src, dst, want)
+}
+
+/// [`decompress_prefix`] with the pointer decoder (tests).
+#[cfg(test)]
+pub(crate) fn decompress_prefix_fast(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
+    decode_fast::decompress_prefix(src, dst, want)
 }
 
 #[cfg(test)]

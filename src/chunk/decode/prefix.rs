@@ -1,100 +1,32 @@
-//! Prefix cuts of sequential streams: how much of an LZ4 or BloscLZ stream to
-//! decode for its first `want` output bytes.
+//! Prefix decoding of sequential streams: the first `want` output bytes of an LZ4 or
+//! BloscLZ stream without decoding the rest.
 //!
-//! Both formats end a stream with a literal run, and a decoder stops when the
-//! input ends right after one. So a stream cut right after any literal run is
-//! itself a valid stream that decodes to a prefix of the full output. The
-//! scanners below walk the instruction headers (no data is copied) and return the
-//! cut after the first literal run that ends at or past `want`, or `None` when
-//! that is the whole stream or the headers are malformed (the caller then decodes
-//! the whole stream, whose decoder reports any defect).
+//! Both formats end a stream with a literal run, and a decoder stops when the input
+//! ends right after one. So a stream cut right after any literal run is itself a valid
+//! stream that decodes to a prefix of the full output. The codecs' prefix decoders stop
+//! after the first literal run that ends at or past `want` (no separate header scan),
+//! reporting the same defects as a whole decode for the part they decode.
 
-use crate::codec::{FORMAT_BLOSCLZ, FORMAT_LZ4};
+use crate::codec::lz4::Decoded;
+use crate::codec::{blosclz, lz4, FORMAT_BLOSCLZ, FORMAT_LZ4};
 
-/// Input length to decode from `src` (a stream of `format`) for at least its first
-/// `want` output bytes; `None` to decode it whole.
-pub(super) fn cut(format: u8, src: &[u8], want: usize) -> Option<usize> {
+/// Decodes at least the first `want` bytes of `src` (a stream of `format`) into `out`
+/// (the stream's full length), or all of it; `None` for formats decoded only whole.
+pub(super) fn decode(
+    format: u8,
+    src: &[u8],
+    out: &mut [u8],
+    want: usize,
+) -> Option<Result<Decoded, &'static str>> {
     match format {
-        FORMAT_LZ4 => lz4(src, want),
-        FORMAT_BLOSCLZ => blosclz(src, want),
+        FORMAT_LZ4 => Some(lz4::decompress_prefix(src, out, want)),
+        FORMAT_BLOSCLZ => Some(blosclz::decompress_prefix(src, out, want)),
         _ => None,
     }
 }
 
-/// Reads a 255-continued length extension at `*ip`.
-fn ext(src: &[u8], ip: &mut usize) -> Option<usize> {
-    let mut n = 0usize;
-    loop {
-        let b = *src.get(*ip)?;
-        *ip += 1;
-        n = n.checked_add(usize::from(b))?;
-        if b != 255 {
-            return Some(n);
-        }
-    }
-}
-
-/// LZ4 block: `token (lit:4 | match-4:4) [lit ext] literals offset:u16 [match ext]`.
-fn lz4(src: &[u8], want: usize) -> Option<usize> {
-    let (mut ip, mut op) = (0usize, 0usize);
-    loop {
-        let token = *src.get(ip)?;
-        ip += 1;
-        let mut lit = usize::from(token >> 4);
-        if lit == 15 {
-            lit = lit.checked_add(ext(src, &mut ip)?)?;
-        }
-        ip = ip.checked_add(lit)?;
-        op = op.checked_add(lit)?;
-        if ip >= src.len() {
-            return None;
-        }
-        if op >= want {
-            return Some(ip);
-        }
-        ip += 2;
-        let mut ml = usize::from(token & 15);
-        if ml == 15 {
-            ml = ml.checked_add(ext(src, &mut ip)?)?;
-        }
-        op = op.checked_add(ml + 4)?;
-    }
-}
-
-/// BloscLZ: a control byte `c` (the first one's low 5 bits) is either a literal
-/// run of `c + 1` bytes (`c < 32`) or a match of `(c >> 5) + 2` bytes (7 means
-/// 255-continued) with a distance byte (two more when the distance is far).
-fn blosclz(src: &[u8], want: usize) -> Option<usize> {
-    let mut ctrl = usize::from(*src.first()? & 31);
-    let (mut ip, mut op) = (1usize, 0usize);
-    loop {
-        if ctrl < 32 {
-            ip = ip.checked_add(ctrl + 1)?;
-            op = op.checked_add(ctrl + 1)?;
-            if ip >= src.len() {
-                return None;
-            }
-            if op >= want {
-                return Some(ip);
-            }
-        } else {
-            let mut len = (ctrl >> 5) + 2;
-            if len == 9 {
-                len = len.checked_add(ext(src, &mut ip)?)?;
-            }
-            let lo = *src.get(ip)?;
-            ip += 1;
-            if ctrl & 31 == 31 && lo == 255 {
-                ip += 2;
-            }
-            op = op.checked_add(len)?;
-        }
-        ctrl = usize::from(*src.get(ip)?);
-        ip += 1;
-    }
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::codec;
@@ -127,6 +59,8 @@ mod tests {
         v
     }
 
+    /// Prefix decodes of `src` packed with `codec_id` write a prefix of at least `want`
+    /// bytes (all of `src` when the stream ends), with both LZ4 decoders agreeing.
     fn check(format: u8, codec_id: u8, clevel: u8, src: &[u8]) -> Result<(), TestCaseError> {
         let mut packed = vec![0u8; src.len() + 64];
         let c = codec::compress_stream(codec_id, clevel, src, &mut packed);
@@ -141,25 +75,70 @@ mod tests {
             src.len() / 2,
             src.len().saturating_sub(1),
             src.len(),
+            usize::MAX,
         ] {
-            let Some(k) = cut(format, packed, want) else {
-                continue;
-            };
-            prop_assert!(k < packed.len());
             let mut out = vec![0u8; src.len()];
-            let n = codec::decompress_stream(format, &packed[..k], &mut out)
-                .map_err(|e| TestCaseError::fail(format!("cut at {k}: {e}")))?;
-            prop_assert!(n >= want && n <= src.len(), "n {} want {}", n, want);
-            prop_assert_eq!(&out[..n], &src[..n]);
+            let d = decode(format, packed, &mut out, want)
+                .expect("a prefix decoder")
+                .map_err(|e| TestCaseError::fail(format!("want {want}: {e}")))?;
+            prop_assert!(d.len <= src.len());
+            prop_assert!(d.len >= want.min(src.len()), "len {} want {}", d.len, want);
+            prop_assert!(d.whole || d.len >= want);
+            if d.whole {
+                prop_assert_eq!(d.len, src.len());
+            }
+            prop_assert_eq!(&out[..d.len], &src[..d.len]);
+            if format == FORMAT_LZ4 {
+                let mut a = vec![0u8; src.len()];
+                let mut b = vec![0u8; src.len()];
+                let da = lz4::decompress_prefix_scalar(packed, &mut a, want);
+                let db = lz4::decompress_prefix_fast(packed, &mut b, want);
+                prop_assert_eq!(da, Ok(d));
+                prop_assert_eq!(db, Ok(d));
+            }
         }
         Ok(())
+    }
+
+    #[test]
+    fn prefix_decodes_stop_early() {
+        let src = data(7, 200_000);
+        for (format, codec_id) in [
+            (FORMAT_LZ4, codec::id::LZ4),
+            (FORMAT_LZ4, codec::id::LZ4HC),
+            (FORMAT_BLOSCLZ, codec::id::BLOSCLZ),
+        ] {
+            let mut packed = vec![0u8; src.len() + 64];
+            let c = codec::compress_stream(codec_id, 5, &src, &mut packed);
+            let mut out = vec![0xEEu8; src.len()];
+            let d = decode(format, &packed[..c], &mut out, 1000)
+                .unwrap()
+                .unwrap();
+            assert!(!d.whole && d.len >= 1000 && d.len < 20_000, "{d:?}");
+            assert_eq!(out[..d.len], src[..d.len]);
+            assert!(out[d.len + 64..].iter().all(|&b| b == 0xEE));
+        }
+    }
+
+    #[test]
+    fn defects_before_want_are_reported() {
+        // A literal "a", a match at offset 2 (before the output start), then literals.
+        let bad = [0x10, b'a', 2, 0, 0x30, b'x', b'y', b'z'];
+        let mut out = [0u8; 8];
+        assert_eq!(
+            decode(FORMAT_LZ4, &bad, &mut out, 4).unwrap(),
+            Err("match offset points before the start of the output")
+        );
+        // Stopping before the defect does not see it.
+        let d = decode(FORMAT_LZ4, &bad, &mut out, 1).unwrap().unwrap();
+        assert_eq!((d.len, d.whole, out[0]), (1, false, b'a'));
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
         #[test]
-        fn cut_streams_decode_to_prefixes(seed in any::<u64>(), n in 1usize..100_000, clevel in 1u8..=9) {
+        fn prefix_decodes_are_prefixes(seed in any::<u64>(), n in 1usize..100_000, clevel in 1u8..=9) {
             let src = data(seed, n);
             check(FORMAT_LZ4, codec::id::LZ4, clevel, &src)?;
             check(FORMAT_LZ4, codec::id::LZ4HC, clevel, &src)?;
@@ -167,9 +146,16 @@ mod tests {
         }
 
         #[test]
-        fn garbage_never_panics(src in prop::collection::vec(any::<u8>(), 0..300), want in 0usize..2000) {
-            let _ = cut(FORMAT_LZ4, &src, want);
-            let _ = cut(FORMAT_BLOSCLZ, &src, want);
+        fn garbage_never_panics(src in prop::collection::vec(any::<u8>(), 0..300), want in 0usize..2000, olen in 0usize..2000) {
+            let mut out = vec![0u8; olen];
+            let a = decode(FORMAT_LZ4, &src, &mut out, want).unwrap();
+            let b = decode(FORMAT_BLOSCLZ, &src, &mut out, want).unwrap();
+            if let Ok(d) = a {
+                prop_assert!(d.len <= olen && (d.whole || d.len >= want));
+            }
+            if let Ok(d) = b {
+                prop_assert!(d.len <= olen && (d.whole || d.len >= want));
+            }
         }
     }
 }

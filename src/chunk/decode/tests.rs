@@ -248,6 +248,69 @@ fn lz4_and_blosclz_streams_are_cut_short() {
 }
 
 #[test]
+fn item_ranges_in_long_unsplit_streams_equal_full_decode() {
+    // One coded stream per block, so items near plane ends stop the decoder late.
+    let ts = 8;
+    let src = data(11, 40_000 * ts, ts);
+    for codec in [Codec::Lz4, Codec::Lz4Hc, Codec::BloscLz, Codec::Zstd] {
+        for clevel in [1, 5, 9] {
+            let cp = CParams::default()
+                .with_codec(codec)
+                .with_clevel(clevel)
+                .with_typesize(ts)
+                .with_filters([Filter::Shuffle])
+                .with_splitmode(SplitMode::Never)
+                .with_blocksize(8192 * ts);
+            let c = compress(&cp, &src).unwrap();
+            check_chunk(&c, &format!("{codec:?} {clevel}")).unwrap();
+            let mut got = vec![0u8; 1000 * ts];
+            for a in [0, 7192, 8191 - 999, 12_000, 16_383 - 999, 39_000] {
+                let n = decompress_items_into(&c, a..a + 1000, &mut got).unwrap();
+                assert_eq!(n, got.len());
+                assert_eq!(got, src[a * ts..(a + 1000) * ts], "{codec:?} {clevel} {a}");
+            }
+        }
+    }
+}
+
+#[test]
+fn range_reads_report_defects_up_to_their_end_only() {
+    // One unsplit LZ4 stream, damaged at its end (shortened) or at its start (match
+    // offset 0): a range before the end-damage decodes right, ranges that need the
+    // damaged part are corrupt.
+    let ts = 1;
+    let src = data(5, 64 * 1024, ts);
+    let cp = CParams::default()
+        .with_codec(Codec::Lz4)
+        .with_clevel(5)
+        .with_typesize(ts)
+        .with_filters([])
+        .with_blocksize(64 * 1024);
+    let c = compress(&cp, &src).unwrap();
+    let d = Decoder::new(&c).unwrap();
+    let start = d.bstart(0).unwrap() + 4;
+    let mut out = vec![0u8; 100];
+    // Cut the stream short (csize - 1): reading its start is fine, its end is corrupt.
+    let mut cut = c.clone();
+    let csize = i32::from_le_bytes(cut[start - 4..start].try_into().unwrap());
+    cut[start - 4..start].copy_from_slice(&(csize - 1).to_le_bytes());
+    assert_eq!(decompress_items_into(&cut, 0..100, &mut out).unwrap(), 100);
+    assert_eq!(out, src[..100]);
+    let n = src.len();
+    let err = decompress_items_into(&cut, n - 100..n, &mut out).unwrap_err();
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    // A zero match offset in the first sequence is reported wherever the range is.
+    let mut bad = c.clone();
+    let token = bad[start];
+    let lit = usize::from(token >> 4);
+    assert!(lit < 15, "first literal run is short");
+    bad[start + 1 + lit] = 0;
+    bad[start + 2 + lit] = 0;
+    let err = decompress_items_into(&bad, n - 100..n, &mut out).unwrap_err();
+    assert!(err.to_string().contains("offset 0"), "{err}");
+}
+
+#[test]
 fn corrupt_streams_in_range_reads_are_errors() {
     let ts = 4;
     let src = data(3, 200_000, ts);

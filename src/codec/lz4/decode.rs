@@ -2,6 +2,8 @@
 //! checked loop near the ends of the buffers. This is the scalar reference that the unsafe
 //! kernel (`decode_fast.rs`) is tested against, and the path `B2FRAME_FORCE_SCALAR=1` selects.
 
+use super::Decoded;
+
 /// Smallest match length; the token's low nibble stores `match_len - MIN_MATCH`.
 pub(super) const MIN_MATCH: usize = 4;
 
@@ -31,10 +33,28 @@ pub(super) fn read_ext(src: &[u8], ip: &mut usize) -> Result<usize, &'static str
     }
 }
 
-/// Decodes a whole block with the safe fast loop followed by the checked tail.
-pub(super) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
-    let (ip, op) = fast_loop(src, dst)?;
-    decode_checked(src, dst, ip, op)
+/// Where a fast loop stopped.
+pub(super) enum Stop {
+    /// At the sequence starting at input `ip` and output `op`, for the checked loop.
+    At(usize, usize),
+    /// After a literal run that ended at output `op >= want`, before the end of the input.
+    Want(usize),
+}
+
+/// Decodes a block with the safe fast loop followed by the checked tail, stopping after the
+/// first literal run that ends at or past `want` output bytes (`usize::MAX`: the whole block).
+pub(super) fn decompress_prefix(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
+    match fast_loop(src, dst, want)? {
+        Stop::Want(op) => Ok(Decoded {
+            len: op,
+            whole: false,
+        }),
+        Stop::At(ip, op) => decode_checked(src, dst, ip, op, want),
+    }
 }
 
 /// Copies a match of `ml` bytes from `op - offset` to `op` with LZ77 semantics (the source
@@ -60,13 +80,14 @@ pub(super) fn copy_match_exact(dst: &mut [u8], op: usize, offset: usize, ml: usi
 }
 
 /// Fully checked sequence loop from input position `ip` and output position `op` to the end
-/// of the block. Returns the total number of bytes written.
+/// of the block, or to the first literal run that ends at or past `want` before it.
 pub(super) fn decode_checked(
     src: &[u8],
     dst: &mut [u8],
     mut ip: usize,
     mut op: usize,
-) -> Result<usize, &'static str> {
+    want: usize,
+) -> Result<Decoded, &'static str> {
     loop {
         let token = *src.get(ip).ok_or("truncated input: expected a token")?;
         ip += 1;
@@ -83,8 +104,11 @@ pub(super) fn decode_checked(
         dst[op..op + lit].copy_from_slice(&src[ip..ip + lit]);
         ip += lit;
         op += lit;
-        if ip == src.len() {
-            return Ok(op);
+        if ip == src.len() || op >= want {
+            return Ok(Decoded {
+                len: op,
+                whole: ip == src.len(),
+            });
         }
         let Some(&[lo, hi]) = src.get(ip..ip + 2) else {
             return Err("truncated input: expected a 2-byte match offset");
@@ -153,8 +177,9 @@ fn copy_short_offset_wild(dst: &mut [u8], op: usize, offset: usize, ml: usize) {
 
 /// The safe fast loop: decodes sequences while both buffers have comfortable margins, using
 /// fixed-size (wild) copies that may write past the current sequence's end. Returns the
-/// positions of the first sequence it did not decode, for `decode_checked` to finish.
-fn fast_loop(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str> {
+/// positions of the first sequence it did not decode, for `decode_checked` to finish, or
+/// where a literal run reached `want`.
+fn fast_loop(src: &[u8], dst: &mut [u8], want: usize) -> Result<Stop, &'static str> {
     let (mut ip, mut op) = (0usize, 0usize);
     let in_limit = src.len().saturating_sub(FAST_IN_MARGIN);
     let out_limit = dst.len().saturating_sub(FAST_OUT_MARGIN);
@@ -168,14 +193,17 @@ fn fast_loop(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str>
         } else {
             lit += read_ext(src, &mut ip)?;
             if lit + 16 > src.len() - ip || lit + 32 > dst.len() - op {
-                return Ok((seq_ip, seq_op));
+                return Ok(Stop::At(seq_ip, seq_op));
             }
             dst[op..op + lit].copy_from_slice(&src[ip..ip + lit]);
         }
         ip += lit;
         op += lit;
         if ip + 16 > src.len() {
-            return Ok((seq_ip, seq_op));
+            return Ok(Stop::At(seq_ip, seq_op));
+        }
+        if op >= want {
+            return Ok(Stop::Want(op));
         }
         let offset = u16::from_le_bytes([src[ip], src[ip + 1]]) as usize;
         ip += 2;
@@ -191,7 +219,7 @@ fn fast_loop(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str>
         }
         ml += MIN_MATCH;
         if ml + 32 > dst.len() - op {
-            return Ok((seq_ip, seq_op));
+            return Ok(Stop::At(seq_ip, seq_op));
         }
         let m = op - offset;
         if offset >= 16 {
@@ -211,5 +239,5 @@ fn fast_loop(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str>
         }
         op += ml;
     }
-    Ok((ip, op))
+    Ok(Stop::At(ip, op))
 }

@@ -21,7 +21,8 @@
 //!    the loop go through the one pointer `d`.
 #![allow(unsafe_code)]
 
-use super::decode::{decode_checked, read_ext, MIN_MATCH};
+use super::decode::{decode_checked, read_ext, Stop, MIN_MATCH};
+use super::Decoded;
 use std::ptr;
 
 /// See invariant (1).
@@ -29,10 +30,20 @@ const IN_MARGIN: usize = 32;
 /// See invariant (1).
 const OUT_MARGIN: usize = 64;
 
-/// Decodes a whole block: pointer fast loop, then the safe checked tail.
-pub(super) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
-    let (ip, op) = fast_loop(src, dst)?;
-    decode_checked(src, dst, ip, op)
+/// Decodes a block up to the first literal run that ends at or past `want` (see
+/// `decode::decompress_prefix`): pointer fast loop, then the safe checked tail.
+pub(super) fn decompress_prefix(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
+    match fast_loop(src, dst, want)? {
+        Stop::Want(op) => Ok(Decoded {
+            len: op,
+            whole: false,
+        }),
+        Stop::At(ip, op) => decode_checked(src, dst, ip, op, want),
+    }
 }
 
 /// Copies 16 bytes.
@@ -77,13 +88,13 @@ fn has_avx2() -> bool {
 }
 
 /// Pointer fast loop; returns the positions of the first sequence it left to the safe tail.
-fn fast_loop(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str> {
+fn fast_loop(src: &[u8], dst: &mut [u8], want: usize) -> Result<Stop, &'static str> {
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
         // SAFETY: AVX2 is available (runtime detection above).
-        return unsafe { fast_loop_avx2(src, dst) };
+        return unsafe { fast_loop_avx2(src, dst, want) };
     }
-    fast_loop_base(src, dst)
+    fast_loop_base(src, dst, want)
 }
 
 /// [`fast_loop_impl`] compiled for AVX2 (32-byte copies become single moves).
@@ -93,22 +104,22 @@ fn fast_loop(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str>
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
-unsafe fn fast_loop_avx2(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str> {
-    fast_loop_impl(src, dst)
+unsafe fn fast_loop_avx2(src: &[u8], dst: &mut [u8], want: usize) -> Result<Stop, &'static str> {
+    fast_loop_impl(src, dst, want)
 }
 
 /// [`fast_loop_impl`] for the baseline target.
 #[inline(never)]
-fn fast_loop_base(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str> {
-    fast_loop_impl(src, dst)
+fn fast_loop_base(src: &[u8], dst: &mut [u8], want: usize) -> Result<Stop, &'static str> {
+    fast_loop_impl(src, dst, want)
 }
 
 /// The pointer fast loop proper (see the module invariants).
 #[inline(always)]
-fn fast_loop_impl(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static str> {
+fn fast_loop_impl(src: &[u8], dst: &mut [u8], want: usize) -> Result<Stop, &'static str> {
     let (ilen, olen) = (src.len(), dst.len());
     if ilen < IN_MARGIN || olen < OUT_MARGIN {
-        return Ok((0, 0));
+        return Ok(Stop::At(0, 0));
     }
     let (in_limit, out_limit) = (ilen - IN_MARGIN, olen - OUT_MARGIN);
     let s = src.as_ptr();
@@ -126,7 +137,7 @@ fn fast_loop_impl(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static
         } else {
             lit += read_ext(src, &mut ip)?;
             if lit + 32 > ilen - ip || lit + 64 > olen - op {
-                return Ok((seq_ip, seq_op));
+                return Ok(Stop::At(seq_ip, seq_op));
             }
             if lit <= 64 {
                 let mut i = 0;
@@ -143,6 +154,10 @@ fn fast_loop_impl(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static
         }
         ip += lit;
         op += lit;
+        if op >= want {
+            // (3): ip + 16 <= src.len(), so the input goes on past this literal run.
+            return Ok(Stop::Want(op));
+        }
         // SAFETY: (3) ip + 2 <= src.len().
         let offset = unsafe { u16::from_le_bytes([*s.add(ip), *s.add(ip + 1)]) } as usize;
         ip += 2;
@@ -157,7 +172,7 @@ fn fast_loop_impl(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static
         if ml == 15 + MIN_MATCH {
             ml += read_ext(src, &mut ip)?;
             if ml + 32 > olen - op {
-                return Ok((seq_ip, seq_op));
+                return Ok(Stop::At(seq_ip, seq_op));
             }
         }
         let m = op - offset;
@@ -206,7 +221,7 @@ fn fast_loop_impl(src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), &'static
         }
         op += ml;
     }
-    Ok((ip, op))
+    Ok(Stop::At(ip, op))
 }
 
 /// Writes an overlapping match with `offset < 8` by pattern expansion, writing up to 31 bytes
