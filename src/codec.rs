@@ -37,6 +37,9 @@ pub(crate) mod id {
 thread_local! {
     static ZSTD_CCTX: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
     static ZSTD_DCTX: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    /// A decompressor with a dictionary loaded, keyed by the dictionary's XXH3-128 and
+    /// length: a chunk's streams all share its dictionary.
+    static ZSTD_DICT_DCTX: RefCell<Option<((u128, usize), zstd::bulk::Decompressor<'static>)>> = const { RefCell::new(None) };
     static ZLIB_C: RefCell<Option<(u32, flate2::Compress)>> = const { RefCell::new(None) };
     static ZLIB_D: RefCell<Option<flate2::Decompress>> = const { RefCell::new(None) };
 }
@@ -99,10 +102,21 @@ pub(crate) fn zstd_decompress_with_dict(
     src: &[u8],
     dst: &mut [u8],
 ) -> Result<usize, &'static str> {
-    let mut d =
-        zstd::bulk::Decompressor::with_dictionary(dict).map_err(|_| "invalid zstd dictionary")?;
-    d.decompress_to_buffer(src, dst)
-        .map_err(|_| "malformed zstd stream")
+    let key = (xxhash_rust::xxh3::xxh3_128(dict), dict.len());
+    ZSTD_DICT_DCTX.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if !matches!(&*slot, Some((k, _)) if *k == key) {
+            let d = zstd::bulk::Decompressor::with_dictionary(dict)
+                .map_err(|_| "invalid zstd dictionary")?;
+            *slot = Some((key, d));
+        }
+        match slot.as_mut() {
+            Some((_, d)) => d
+                .decompress_to_buffer(src, dst)
+                .map_err(|_| "malformed zstd stream"),
+            None => Err("invalid zstd dictionary"),
+        }
+    })
 }
 
 fn zstd_compress(level: i32, src: &[u8], dst: &mut [u8]) -> usize {
