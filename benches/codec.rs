@@ -5,12 +5,16 @@
 //! did 15.7 GB/s; this bench shows where ours stands (C itself is measured
 //! at chunk level by `scripts/bench_compare.py`).
 //!
+//! `bytedelta_decode/<kernel>/ts<N>` times every BYTEDELTA decode kernel the
+//! CPU has (scalar first) on one 256 KiB block of BYTEDELTA-coded shuffled
+//! timestamps.
+//!
 //! Needs the `bench-internals` feature: `cargo bench --features bench-internals --bench codec`.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use b2frame::__internals::{lz4_compress, lz4_decompress, shuffle};
+use b2frame::__internals::{bytedelta_decode_kernels, lz4_compress, lz4_decompress, shuffle};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const BLOCK: usize = 256 * 1024;
@@ -67,5 +71,32 @@ fn lz4_decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lz4_decode);
+/// BYTEDELTA decode of one block per kernel and typesize (out of place, as the
+/// chunk decoder runs it).
+fn bytedelta_decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("bytedelta_decode");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    let block = shuffled_block("timestamps");
+    // Any bytes decode at the same speed; deltas of shuffled data are realistic.
+    let mut coded = vec![0u8; BLOCK];
+    coded[0] = block[0];
+    for i in 1..BLOCK {
+        coded[i] = block[i].wrapping_sub(block[i - 1]);
+    }
+    let mut out = vec![0u8; BLOCK];
+    group.throughput(Throughput::Bytes(BLOCK as u64));
+    for (name, decode) in bytedelta_decode_kernels() {
+        for ts in [1usize, 4, 8] {
+            group.bench_function(format!("{name}/ts{ts}"), |b| {
+                b.iter(|| decode(ts, black_box(&coded), black_box(&mut out)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lz4_decode, bytedelta_decode);
 criterion_main!(benches);

@@ -16,11 +16,12 @@
 //! | 34 | BYTEDELTA (legacy) | — | [`bytedelta_legacy_decode`] |
 //! | 35 | BYTEDELTA | [`bytedelta_encode`] | [`bytedelta_decode`] |
 //!
-//! Shuffle and bitshuffle pick a SIMD implementation once per process
-//! (`OnceLock`, runtime feature detection on x86-64: AVX-512 VBMI, AVX2,
-//! SSE2); the scalar code is always built and is the reference in tests.
-//! Setting `B2FRAME_FORCE_SCALAR=1` in the environment forces the scalar path.
-//! Delta, bytedelta and trunc_prec are plain Rust written to autovectorise.
+//! Shuffle, bitshuffle and the bytedelta decoder pick a SIMD implementation
+//! once per process (`OnceLock`, runtime feature detection on x86-64:
+//! AVX-512, AVX2, SSE2/SSSE3); the scalar code is always built and is the
+//! reference in tests. Setting `B2FRAME_FORCE_SCALAR=1` in the environment
+//! forces the scalar path. Delta, the bytedelta encoder and trunc_prec are
+//! plain Rust written to autovectorise.
 //!
 //! Where C-Blosc2 leaves bytes unwritten (the partial trailing word of DELTA,
 //! the partial trailing element of TRUNC_PREC, the tail of legacy BYTEDELTA)
@@ -64,6 +65,12 @@ pub(crate) fn shuffle_kernels() -> Vec<Kernel> {
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn bitshuffle_kernels() -> Vec<Kernel> {
     bitshuffle::kernels()
+}
+
+/// Every BYTEDELTA implementation usable on this CPU, scalar first, fastest last.
+#[cfg_attr(not(feature = "bench-internals"), allow(dead_code))]
+pub(crate) fn bytedelta_kernels() -> Vec<Kernel> {
+    bytedelta::kernels()
 }
 
 /// Whether `B2FRAME_FORCE_SCALAR=1` asks for the scalar kernels (read once).

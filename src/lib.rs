@@ -61,4 +61,14 @@ pub mod __internals {
     pub fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
         crate::filter::shuffle(typesize, src, dst)
     }
+    /// A filter kernel: `(typesize, src, dst)`.
+    pub type FilterFn = fn(usize, &[u8], &mut [u8]);
+    /// Every BYTEDELTA decode kernel usable on this CPU as `(name, decode)`,
+    /// scalar first, the one the chunk decoder picks last.
+    pub fn bytedelta_decode_kernels() -> Vec<(&'static str, FilterFn)> {
+        crate::filter::bytedelta_kernels()
+            .into_iter()
+            .map(|k| (k.name, k.inverse))
+            .collect()
+    }
 }
