@@ -368,15 +368,101 @@ fn decode_dictionary(
         }
     };
     let n = (rows.end - rows.start) as usize;
-    let keys = read_keys(node, name, rows, src)?;
+    let (width, keys) = read_key_bytes(node, name, rows, src)?;
+    if keys.len() != n * width {
+        return Err(bad(format!(
+            "field '{name}': {} bytes of dictionary keys for {n} rows of {width} bytes",
+            keys.len()
+        )));
+    }
     let d = dictionary_child(node, name)?;
     let dict = decode_data(d, dt, &child_path(name, "values"), 0..d.length, src)?;
-    let (offsets, values) = if wide {
-        gather::<i64>(&dict, &keys, nulls.as_ref(), name)?
+    let check_utf8 = matches!(dt, DataType::Utf8 | DataType::LargeUtf8) && !force_scalar();
+    let (k, nn) = (keys.as_slice(), nulls.as_ref());
+    let g = if wide {
+        super::dict::gather::<i64>(&dict, width, k, nn, check_utf8, name)?
     } else {
-        gather::<i32>(&dict, &keys, nulls.as_ref(), name)?
+        super::dict::gather::<i32>(&dict, width, k, nn, check_utf8, name)?
     };
-    var_array(dt, n, offsets, values, nulls)
+    gathered_array(dt, n, g, nulls)
+}
+
+/// The `Utf8`/`Binary` array (or the large types, per `dt`) of `n` rows that
+/// [`super::dict::gather`] expanded. Its offsets were built increasing from 0
+/// to the bytes' length, so only `B2FRAME_FORCE_SCALAR=1` re-checks them; the
+/// bytes of a string array are checked for UTF-8 unless every dictionary value
+/// was ([`super::dict::Gathered::utf8`]).
+#[allow(unsafe_code)]
+fn gathered_array(
+    dt: &DataType,
+    n: usize,
+    g: super::dict::Gathered,
+    nulls: Option<NullBuffer>,
+) -> Result<ArrayData> {
+    use arrow_array::{Array, GenericBinaryArray, GenericStringArray};
+    use arrow_buffer::OffsetBuffer;
+    let wide = matches!(dt, DataType::LargeUtf8 | DataType::LargeBinary);
+    let width = if wide { 8 } else { 4 };
+    let string = matches!(dt, DataType::Utf8 | DataType::LargeUtf8);
+    if force_scalar()
+        || (string && !g.utf8)
+        || g.offsets.len() != (n + 1) * width
+        || nulls.as_ref().is_some_and(|b| b.len() != n)
+    {
+        return var_array(dt, n, g.offsets, g.values, nulls);
+    }
+    /// Offsets known to be increasing from 0.
+    fn offs<O: arrow_array::OffsetSizeTrait>(b: Buffer, n: usize) -> OffsetBuffer<O> {
+        // SAFETY: `dict::gather` pushed 0 and then, after each row, the
+        // length of the bytes appended so far (at most `O::MAX_OFFSET`,
+        // checked there): non-empty, non-negative and non-decreasing; `n + 1`
+        // of them (checked by the caller).
+        unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::new(b, 0, n + 1)) }
+    }
+    // SAFETY (all four): what `try_new` checks holds by construction. The
+    // offsets are valid (`offs`) and the last one is `g.values.len()` (each is
+    // the length of the bytes after its row, see `Gathered`); `nulls` has `n` bits
+    // (checked above). For strings, `g.utf8` says every dictionary value is
+    // valid UTF-8; each row's bytes are a whole dictionary value or empty, so
+    // the bytes are a concatenation of valid UTF-8 strings (valid UTF-8) and
+    // every offset is at a boundary between them (a char boundary).
+    Ok(match (string, wide) {
+        (true, false) => {
+            unsafe { GenericStringArray::<i32>::new_unchecked(offs(g.offsets, n), g.values, nulls) }
+                .into_data()
+        }
+        (true, true) => {
+            unsafe { GenericStringArray::<i64>::new_unchecked(offs(g.offsets, n), g.values, nulls) }
+                .into_data()
+        }
+        (false, false) => {
+            unsafe { GenericBinaryArray::<i32>::new_unchecked(offs(g.offsets, n), g.values, nulls) }
+                .into_data()
+        }
+        (false, true) => {
+            unsafe { GenericBinaryArray::<i64>::new_unchecked(offs(g.offsets, n), g.values, nulls) }
+                .into_data()
+        }
+    })
+}
+
+/// The dictionary keys of rows `rows` as stored: their width (1, 2 or 4) and
+/// little-endian bytes.
+fn read_key_bytes(
+    node: &ArrayNode,
+    name: &str,
+    rows: Range<u64>,
+    src: &dyn BufferSource,
+) -> Result<(usize, Buffer)> {
+    let width = node.buffer(BufferRole::Values).map_or(0, |b| b.typesize) as usize;
+    if !matches!(width, 1 | 2 | 4) {
+        return Err(Error::corrupt(
+            crate::error::Part::FrameChunk,
+            0,
+            format!("field '{name}': dictionary keys of {width} bytes, expected 1, 2 or 4"),
+        ));
+    }
+    Ok((width, read(src, node, BufferRole::Values, rows, name)?))
 }
 
 /// The dictionary keys (1, 2 or 4 bytes each) of rows `rows`.
@@ -386,15 +472,7 @@ fn read_keys(
     rows: Range<u64>,
     src: &dyn BufferSource,
 ) -> Result<Vec<u32>> {
-    let width = node.buffer(BufferRole::Values).map_or(0, |b| b.typesize) as usize;
-    if !matches!(width, 1 | 2 | 4) {
-        return Err(Error::corrupt(
-            crate::error::Part::FrameChunk,
-            0,
-            format!("field '{name}': dictionary keys of {width} bytes, expected 1, 2 or 4"),
-        ));
-    }
-    let raw = read(src, node, BufferRole::Values, rows, name)?;
+    let (width, raw) = read_key_bytes(node, name, rows, src)?;
     Ok(match width {
         1 => raw.as_slice().iter().map(|&k| u32::from(k)).collect(),
         2 => raw
@@ -633,111 +711,6 @@ fn decode_views_dictionary(
             .collect(),
     };
     view_array(dt, views, data, nulls, true)
-}
-
-/// The offsets and bytes of `keys` looked up in the string or binary array
-/// `dict` (null rows, per `nulls`, are empty). Values of at most 32 bytes are
-/// copied as fixed-size moves from a padded copy of the dictionary.
-fn gather<O: arrow_array::OffsetSizeTrait>(
-    dict: &ArrayData,
-    keys: &[u32],
-    nulls: Option<&NullBuffer>,
-    name: &str,
-) -> Result<(Buffer, Buffer)> {
-    let doffs = dict.buffer::<O>(0);
-    let dvals = dict.buffers().get(1).map_or(&[][..], |b| b.as_slice());
-    let len = dict.len();
-    check_keys(keys, len, name)?;
-    let spans: Vec<(usize, usize)> = (0..len)
-        .map(|k| (doffs[k].as_usize(), doffs[k + 1].as_usize()))
-        .collect();
-    let lens: Vec<usize> = spans.iter().map(|(a, b)| b - a).collect();
-    // Null rows are empty: a key whose length is zero stands in for them.
-    let total: usize = match nulls {
-        None => keys.iter().map(|&k| lens[k as usize]).sum(),
-        Some(nn) => keys
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| nn.is_valid(i))
-            .map(|(_, &k)| lens[k as usize])
-            .sum(),
-    };
-    if total > O::MAX_OFFSET {
-        return Err(Error::limit(
-            "gathered dictionary values",
-            total as u64,
-            O::MAX_OFFSET as u64,
-        ));
-    }
-    let mut offsets: Vec<O> = Vec::with_capacity(keys.len() + 1);
-    offsets.push(O::usize_as(0));
-    let mut out: Vec<u8> = Vec::with_capacity(total + 32);
-    let longest = lens.iter().copied().max().unwrap_or(0);
-    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
-    if longest <= 8 {
-        padded_gather::<O, 8>(dvals, &spans, keys, nulls, &mut offsets, &mut out);
-    } else if longest <= 16 {
-        padded_gather::<O, 16>(dvals, &spans, keys, nulls, &mut offsets, &mut out);
-    } else if longest <= 32 {
-        padded_gather::<O, 32>(dvals, &spans, keys, nulls, &mut offsets, &mut out);
-    } else {
-        for (i, &k) in keys.iter().enumerate() {
-            if valid(i) {
-                let (a, b) = spans[k as usize];
-                out.extend_from_slice(&dvals[a..b]);
-            }
-            offsets.push(O::usize_as(out.len()));
-        }
-    }
-    Ok((Buffer::from_vec(offsets), Buffer::from_vec(out)))
-}
-
-/// The gather loop for dictionaries whose values are at most `N` bytes: each row
-/// is one `N`-byte move from a zero-padded copy of its value into `out` (which
-/// has `N` bytes of spare room), writing by index so that the position stays in
-/// a register.
-fn padded_gather<O: arrow_array::OffsetSizeTrait, const N: usize>(
-    dvals: &[u8],
-    spans: &[(usize, usize)],
-    keys: &[u32],
-    nulls: Option<&NullBuffer>,
-    offsets: &mut Vec<O>,
-    out: &mut Vec<u8>,
-) {
-    let padded: Vec<([u8; N], usize)> = spans
-        .iter()
-        .map(|&(a, b)| {
-            let mut p = [0u8; N];
-            p[..b - a].copy_from_slice(&dvals[a..b]);
-            (p, b - a)
-        })
-        .collect();
-    let room = out.capacity();
-    out.resize(room, 0);
-    offsets.resize(keys.len() + 1, O::usize_as(0));
-    let offs = &mut offsets[1..];
-    let mut pos = 0usize;
-    match nulls {
-        None => {
-            for (o, &k) in offs.iter_mut().zip(keys) {
-                let (p, l) = &padded[k as usize];
-                out[pos..pos + N].copy_from_slice(p);
-                pos += l;
-                *o = O::usize_as(pos);
-            }
-        }
-        Some(n) => {
-            for (i, (o, &k)) in offs.iter_mut().zip(keys).enumerate() {
-                if n.is_valid(i) {
-                    let (p, l) = &padded[k as usize];
-                    out[pos..pos + N].copy_from_slice(p);
-                    pos += l;
-                }
-                *o = O::usize_as(pos);
-            }
-        }
-    }
-    out.truncate(pos);
 }
 
 #[cfg(test)]
