@@ -48,7 +48,19 @@ pub(super) fn decompress_prefix(
     dst: &mut [u8],
     want: usize,
 ) -> Result<Decoded, &'static str> {
-    match fast_loop(src, dst, want)? {
+    let stop = fast_loop(src, dst, want)?;
+    finish(stop, src, dst, want)
+}
+
+/// Where a fast loop stopped, turned into the result: done at `want`, or the checked
+/// tail from the sequence the loop left.
+pub(super) fn finish(
+    stop: Stop,
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<Decoded, &'static str> {
+    match stop {
         Stop::Want(op) => Ok(Decoded {
             len: op,
             whole: false,

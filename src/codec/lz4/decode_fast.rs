@@ -21,7 +21,7 @@
 //!    the loop go through the one pointer `d`.
 #![allow(unsafe_code)]
 
-use super::decode::{decode_checked, read_ext, Stop, MIN_MATCH};
+use super::decode::{finish, read_ext, Stop, MIN_MATCH};
 use super::Decoded;
 use std::ptr;
 
@@ -37,13 +37,8 @@ pub(super) fn decompress_prefix(
     dst: &mut [u8],
     want: usize,
 ) -> Result<Decoded, &'static str> {
-    match fast_loop(src, dst, want)? {
-        Stop::Want(op) => Ok(Decoded {
-            len: op,
-            whole: false,
-        }),
-        Stop::At(ip, op) => decode_checked(src, dst, ip, op, want),
-    }
+    let stop = fast_loop(src, dst, want)?;
+    finish(stop, src, dst, want)
 }
 
 /// Copies 16 bytes.
