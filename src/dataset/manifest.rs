@@ -239,21 +239,44 @@ pub(crate) async fn versions(store: &Store) -> Result<Vec<u64>> {
     Ok(v)
 }
 
-/// Parsed manifests by key, the most recently used last.
-type Recent<K> = std::sync::Mutex<Vec<(K, Arc<Manifest>)>>;
+/// Parsed manifests by key, the most recently used last, at most [`PARSED_KEPT`].
+struct Recent<K>(std::sync::Mutex<Vec<(K, Arc<Manifest>)>>);
 
-/// Parsed manifests, by the XXH3-128 hash and length of their bytes (most
-/// recent last). Manifests are immutable once committed, and a dataset is opened
-/// again and again (a service answering slice requests, a notebook): a hit skips
-/// the JSON parse, which is most of the cost of opening. Keyed by content, so a
-/// dataset deleted and written again at the same path can never hit a stale entry.
-fn parsed() -> &'static Recent<(u128, usize)> {
-    static PARSED: std::sync::OnceLock<Recent<(u128, usize)>> = std::sync::OnceLock::new();
-    PARSED.get_or_init(Default::default)
+/// Parsed manifests kept by each [`Recent`].
+const PARSED_KEPT: usize = 32;
+
+impl<K: PartialEq> Recent<K> {
+    const fn new() -> Self {
+        Recent(std::sync::Mutex::new(Vec::new()))
+    }
+
+    /// The manifest kept under `key` (then the most recently used).
+    fn get(&self, key: &K) -> Option<Arc<Manifest>> {
+        let mut v = self.0.lock().ok()?;
+        let i = v.iter().position(|(k, _)| k == key)?;
+        let e = v.remove(i);
+        let m = e.1.clone();
+        v.push(e);
+        Some(m)
+    }
+
+    /// Keeps `m` under `key`, forgetting the least recently used beyond the bound.
+    fn put(&self, key: K, m: Arc<Manifest>) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() >= PARSED_KEPT {
+                v.remove(0);
+            }
+            v.push((key, m));
+        }
+    }
 }
 
-/// Parsed manifests kept by [`parse_shared`].
-const PARSED_KEPT: usize = 32;
+/// Parsed manifests, by the XXH3-128 hash and length of their bytes. Manifests
+/// are immutable once committed, and a dataset is opened again and again (a
+/// service answering slice requests, a notebook): a hit skips the JSON parse,
+/// which is most of the cost of opening. Keyed by content, so a dataset deleted
+/// and written again at the same path can never hit a stale entry.
+static PARSED: Recent<(u128, usize)> = Recent::new();
 
 /// [`Manifest::parse`] through the cache of parsed manifests.
 ///
@@ -261,14 +284,7 @@ const PARSED_KEPT: usize = 32;
 /// As [`Manifest::parse`] (errors are not cached).
 pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
     let key = (xxhash_rust::xxh3::xxh3_128(bytes), bytes.len());
-    let hit = parsed().lock().ok().and_then(|mut v| {
-        let i = v.iter().position(|(k, _)| *k == key)?;
-        let e = v.remove(i);
-        let m = e.1.clone();
-        v.push(e);
-        Some(m)
-    });
-    if let Some(m) = hit {
+    if let Some(m) = PARSED.get(&key) {
         // The same bytes under another name still have to name their version.
         if path_version(path).is_some_and(|v| v != m.version) {
             return Err(corrupt(path, format!("holds version {}", m.version)));
@@ -276,12 +292,7 @@ pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
         return Ok(m);
     }
     let m = Arc::new(Manifest::parse(path, bytes)?);
-    if let Ok(mut v) = parsed().lock() {
-        if v.len() >= PARSED_KEPT {
-            v.remove(0);
-        }
-        v.push((key, m.clone()));
-    }
+    PARSED.put(key, m.clone());
     Ok(m)
 }
 
@@ -302,14 +313,11 @@ pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
     parse_shared(&path, &bytes)
 }
 
-/// Parsed manifests by object-store URL and entity tag (most recent last), so
-/// that reopening a dataset on S3 skips the manifest's GET.
-fn tagged() -> &'static Recent<String> {
-    static TAGGED: std::sync::OnceLock<Recent<String>> = std::sync::OnceLock::new();
-    TAGGED.get_or_init(Default::default)
-}
+/// Parsed manifests by object-store URL and entity tag, so that reopening a
+/// dataset on S3 skips the manifest's GET.
+static TAGGED: Recent<String> = Recent::new();
 
-/// The key of `path`'s manifest in [`tagged`]: only for stores whose entity tags
+/// The key of `path`'s manifest in [`TAGGED`]: only for stores whose entity tags
 /// change with the content (S3's are content digests; GCS and Azure tags change
 /// on every write). Local and in-memory stores are left out: their tags come
 /// from inode and time, or from a per-instance counter.
@@ -335,21 +343,12 @@ pub(crate) async fn load_latest(store: &Store) -> Result<Option<Arc<Manifest>>> 
         return Ok(None);
     };
     let key = tag_key(store, &manifest_path(version), tag.as_deref());
-    if let Some(k) = &key {
-        let hit = tagged()
-            .lock()
-            .ok()
-            .and_then(|v| v.iter().find(|(t, _)| t == k).map(|(_, m)| m.clone()));
-        if hit.is_some() {
-            return Ok(hit);
-        }
+    if let Some(hit) = key.as_ref().and_then(|k| TAGGED.get(k)) {
+        return Ok(Some(hit));
     }
     let m = load(store, version).await?;
-    if let (Some(k), Ok(mut v)) = (key, tagged().lock()) {
-        if v.len() >= PARSED_KEPT {
-            v.remove(0);
-        }
-        v.push((k, m.clone()));
+    if let Some(k) = key {
+        TAGGED.put(k, m.clone());
     }
     Ok(Some(m))
 }
