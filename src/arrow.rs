@@ -233,10 +233,11 @@ impl Compression {
     }
 
     /// The default for a buffer of an array of type `dt` (see `docs/FORMAT.md`):
-    /// validity bitmaps LZ4 clevel 9, unfiltered in automatic blocks; boolean
-    /// bitmaps ZSTD clevel 1 (zstd level 1), unfiltered in automatic blocks; other buffers with the filters (and maybe LZ4) that
-    /// [`Compression::tune_filters`] picks, in blocks of [`DEFAULT_BLOCKSIZE`]
-    /// ([`DEFAULT_BYTES_BLOCKSIZE`] for variable-size bytes).
+    /// validity bitmaps LZ4 clevel 9 and boolean bitmaps ZSTD clevel 1 (zstd
+    /// level 1), both unfiltered in automatic blocks; other buffers ZSTD clevel 1
+    /// with the filters (and maybe LZ4) that [`Compression::tune_filters`] picks,
+    /// in blocks of [`DEFAULT_BLOCKSIZE`] ([`DEFAULT_BYTES_BLOCKSIZE`] for
+    /// variable-size bytes).
     pub fn default_for(dt: &DataType, role: BufferRole, typesize: usize) -> Self {
         let mut c = Compression::new(Codec::Zstd, 1, [Filter::Shuffle]);
         if role == BufferRole::Validity {
