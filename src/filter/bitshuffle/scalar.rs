@@ -37,6 +37,10 @@ fn batch_groups(s: usize) -> usize {
     (BUF / (8 * s)).clamp(1, 64)
 }
 
+/// Groups left after SIMD tiles (at most 7 of 8 elements) go straight into
+/// their rows: below this many groups the batch buffer costs more than it saves.
+const FEW_GROUPS: usize = 8;
+
 /// Bit-shuffles elements `start..ne8` (`start` a multiple of 8) and copies
 /// the bytes from `ne8 * s` on.
 pub(crate) fn bitshuffle_from(s: usize, start: usize, src: &[u8], dst: &mut [u8]) {
@@ -46,9 +50,28 @@ pub(crate) fn bitshuffle_from(s: usize, start: usize, src: &[u8], dst: &mut [u8]
     let ne = n / s;
     let ne8 = ne - ne % 8;
     let nrow = ne8 / 8;
+    let g0 = start / 8;
+    if nrow.saturating_sub(g0) < FEW_GROUPS {
+        for g in g0..nrow {
+            let group = &src[8 * g * s..8 * (g + 1) * s];
+            for j in 0..s {
+                let w: [u8; 8] = std::array::from_fn(|t| group[t * s + j]);
+                let y = transpose8(u64::from_le_bytes(w)).to_le_bytes();
+                for (k, &b) in y.iter().enumerate() {
+                    dst[(8 * j + k) * nrow + g] = b;
+                }
+            }
+        }
+    } else {
+        shuffle_batches(s, g0, nrow, src, dst);
+    }
+    dst[ne8 * s..].copy_from_slice(&src[ne8 * s..]);
+}
+
+/// Groups `g0..nrow` of [`bitshuffle_from`], through the batch buffer.
+fn shuffle_batches(s: usize, mut g0: usize, nrow: usize, src: &[u8], dst: &mut [u8]) {
     let bg = batch_groups(s);
     let mut buf = [0u8; BUF];
-    let mut g0 = start / 8;
     while g0 < nrow {
         let cnt = (nrow - g0).min(bg);
         for gi in 0..cnt {
@@ -70,7 +93,6 @@ pub(crate) fn bitshuffle_from(s: usize, start: usize, src: &[u8], dst: &mut [u8]
         }
         g0 += cnt;
     }
-    dst[ne8 * s..].copy_from_slice(&src[ne8 * s..]);
 }
 
 /// Bit-unshuffles elements `start..ne8` (`start` a multiple of 8) and copies
@@ -82,9 +104,28 @@ pub(crate) fn bitunshuffle_from(s: usize, start: usize, src: &[u8], dst: &mut [u
     let ne = n / s;
     let ne8 = ne - ne % 8;
     let nrow = ne8 / 8;
+    let g0 = start / 8;
+    if nrow.saturating_sub(g0) < FEW_GROUPS {
+        for g in g0..nrow {
+            let group = &mut dst[8 * g * s..8 * (g + 1) * s];
+            for j in 0..s {
+                let w: [u8; 8] = std::array::from_fn(|k| src[(8 * j + k) * nrow + g]);
+                let y = transpose8(u64::from_le_bytes(w)).to_le_bytes();
+                for (t, &b) in y.iter().enumerate() {
+                    group[t * s + j] = b;
+                }
+            }
+        }
+    } else {
+        unshuffle_batches(s, g0, nrow, src, dst);
+    }
+    dst[ne8 * s..].copy_from_slice(&src[ne8 * s..]);
+}
+
+/// Groups `g0..nrow` of [`bitunshuffle_from`], through the batch buffer.
+fn unshuffle_batches(s: usize, mut g0: usize, nrow: usize, src: &[u8], dst: &mut [u8]) {
     let bg = batch_groups(s);
     let mut buf = [0u8; BUF];
-    let mut g0 = start / 8;
     while g0 < nrow {
         let cnt = (nrow - g0).min(bg);
         for r in 0..8 * s {
@@ -106,7 +147,6 @@ pub(crate) fn bitunshuffle_from(s: usize, start: usize, src: &[u8], dst: &mut [u
         }
         g0 += cnt;
     }
-    dst[ne8 * s..].copy_from_slice(&src[ne8 * s..]);
 }
 
 #[cfg(test)]
