@@ -291,6 +291,34 @@ enum Got {
     Blocks(store::Bytes, Vec<Range<usize>>, Vec<store::Bytes>),
 }
 
+/// Chunk prefixes by frame path, then chunk index (a lookup allocates nothing).
+#[derive(Debug, Default)]
+struct Prefixes {
+    by_path: HashMap<String, HashMap<usize, store::Bytes>>,
+    count: usize,
+}
+
+impl Prefixes {
+    fn get(&self, path: &str, chunk: usize) -> Option<store::Bytes> {
+        self.by_path.get(path)?.get(&chunk).cloned()
+    }
+
+    /// Keeps `prefix`, forgetting all once [`CACHED_PREFIXES`] are held.
+    fn insert(&mut self, path: &str, chunk: usize, prefix: store::Bytes) {
+        if self.count >= CACHED_PREFIXES {
+            self.by_path.clear();
+            self.count = 0;
+        }
+        let chunks = match self.by_path.get_mut(path) {
+            Some(c) => c,
+            None => self.by_path.entry(path.to_string()).or_default(),
+        };
+        if chunks.insert(chunk, prefix).is_none() {
+            self.count += 1;
+        }
+    }
+}
+
 /// Reads column frames of one dataset, caching footers and chunk prefixes.
 #[derive(Debug)]
 pub(crate) struct FrameReader {
@@ -298,8 +326,8 @@ pub(crate) struct FrameReader {
     /// `store` with the coalescing gap used for reads.
     io: Store,
     footers: Mutex<HashMap<String, Arc<Footer>>>,
-    /// Chunk prefixes (header, block starts, dictionary) by (path, chunk).
-    prefixes: Mutex<HashMap<(String, usize), store::Bytes>>,
+    /// Chunk prefixes (header, block starts, dictionary) by path and chunk.
+    prefixes: Mutex<Prefixes>,
     /// Open local files (at most [`OPEN_FILES`]): frames never change.
     files: Mutex<HashMap<String, Arc<std::fs::File>>>,
 }
@@ -318,7 +346,7 @@ impl FrameReader {
             store,
             io,
             footers: Mutex::new(HashMap::new()),
-            prefixes: Mutex::new(HashMap::new()),
+            prefixes: Mutex::new(Prefixes::default()),
             files: Mutex::new(HashMap::new()),
         }
     }
@@ -424,11 +452,7 @@ impl FrameReader {
     }
 
     fn prefix(&self, path: &str, chunk: usize) -> Option<store::Bytes> {
-        self.prefixes
-            .lock()
-            .ok()?
-            .get(&(path.to_string(), chunk))
-            .cloned()
+        self.prefixes.lock().ok()?.get(path, chunk)
     }
 
     fn read(&self, meta: &BufferMeta, items: Range<u64>, dst: &mut [u8]) -> Result<()> {
@@ -592,10 +616,7 @@ impl FrameReader {
                     Plan::Raw(_) => pieces[k].got = Got::Raw(next()?),
                     Plan::Blocks(rs) => {
                         if let Ok(mut m) = self.prefixes.lock() {
-                            if m.len() >= CACHED_PREFIXES {
-                                m.clear();
-                            }
-                            m.insert((path.to_string(), pieces[k].chunk), pre.clone());
+                            m.insert(path, pieces[k].chunk, pre.clone());
                         }
                         let Loc::Stored(a, _) = footer.chunks[pieces[k].chunk] else {
                             return Err(corrupt(path, "short read"));
