@@ -397,7 +397,7 @@ impl Store {
         let Some(file) = self.local_file(path)? else {
             return Ok(None);
         };
-        std::fs::File::open(&file)
+        local::open(&file)
             .map(Some)
             .map_err(|e| local::error("get_range", &file, e))
     }
