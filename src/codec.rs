@@ -8,6 +8,7 @@
 pub(crate) mod blosclz;
 pub(crate) mod lz4;
 pub(crate) mod lz4hc;
+pub(crate) mod zstd;
 
 use std::cell::RefCell;
 
@@ -35,11 +36,11 @@ pub(crate) mod id {
 }
 
 thread_local! {
-    static ZSTD_CCTX: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
-    static ZSTD_DCTX: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+    static ZSTD_CCTX: RefCell<Option<(i32, ::zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
+    static ZSTD_DCTX: RefCell<Option<::zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
     /// A decompressor with a dictionary loaded, keyed by the dictionary's XXH3-128 and
     /// length: a chunk's streams all share its dictionary.
-    static ZSTD_DICT_DCTX: RefCell<Option<((u128, usize), zstd::bulk::Decompressor<'static>)>> = const { RefCell::new(None) };
+    static ZSTD_DICT_DCTX: RefCell<Option<((u128, usize), ::zstd::bulk::Decompressor<'static>)>> = const { RefCell::new(None) };
     static ZLIB_C: RefCell<Option<(u32, flate2::Compress)>> = const { RefCell::new(None) };
     static ZLIB_D: RefCell<Option<flate2::Decompress>> = const { RefCell::new(None) };
 }
@@ -106,7 +107,7 @@ pub(crate) fn zstd_decompress_with_dict(
     ZSTD_DICT_DCTX.with(|cell| {
         let mut slot = cell.borrow_mut();
         if !matches!(&*slot, Some((k, _)) if *k == key) {
-            let d = zstd::bulk::Decompressor::with_dictionary(dict)
+            let d = ::zstd::bulk::Decompressor::with_dictionary(dict)
                 .map_err(|_| "invalid zstd dictionary")?;
             *slot = Some((key, d));
         }
@@ -124,7 +125,7 @@ fn zstd_compress(level: i32, src: &[u8], dst: &mut [u8]) -> usize {
         let mut slot = cell.borrow_mut();
         let fresh = !matches!(&*slot, Some((l, _)) if *l == level);
         if fresh {
-            match zstd::bulk::Compressor::new(level) {
+            match ::zstd::bulk::Compressor::new(level) {
                 Ok(c) => *slot = Some((level, c)),
                 Err(_) => return 0,
             }
@@ -140,8 +141,9 @@ fn zstd_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
     ZSTD_DCTX.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
-            *slot =
-                Some(zstd::bulk::Decompressor::new().map_err(|_| "zstd context creation failed")?);
+            *slot = Some(
+                ::zstd::bulk::Decompressor::new().map_err(|_| "zstd context creation failed")?,
+            );
         }
         match slot.as_mut() {
             Some(d) => d
