@@ -567,8 +567,9 @@ impl<'a> Decoder<'a> {
                 Stream::Raw(p) => Ok(p),
                 Stream::Coded { payload, at } => {
                     let want = (seg.start(k_end - 1) + seg.len).min(se) - ss;
+                    let need = seg.start(k).max(ss) - ss..want;
                     buf.resize(neblock.max(buf.len()), 0);
-                    self.decode_coded_prefix(b, j, payload, at, &mut buf[..neblock], want)?;
+                    self.decode_coded_prefix(b, j, payload, at, &mut buf[..neblock], need)?;
                     Ok(&buf[..neblock])
                 }
             };
@@ -799,9 +800,11 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
-    /// Decompresses at least the first `want` bytes of the coded stream `j` of block
-    /// `b` into `out` (the stream's full length): LZ4 and BloscLZ streams stop after
-    /// the literal run that reaches `want` ([`prefix`]), others are decoded whole.
+    /// Decompresses at least the bytes `need` of the coded stream `j` of block `b`
+    /// into `out` (the stream's full length): LZ4 and BloscLZ streams stop after the
+    /// literal run that reaches `need.end` ([`prefix`]), Zstd streams without a
+    /// dictionary decode only `need` when it is a strict part of the stream
+    /// ([`prefix::zstd_window`]), others are decoded whole.
     fn decode_coded_prefix(
         &self,
         b: usize,
@@ -809,10 +812,13 @@ impl<'a> Decoder<'a> {
         payload: &[u8],
         at: usize,
         out: &mut [u8],
-        want: usize,
+        need: std::ops::Range<usize>,
     ) -> Result<()> {
+        if self.dict.is_none() && prefix::zstd_window(self.format, payload, out, need.clone()) {
+            return Ok(());
+        }
         let decoded = match self.dict {
-            None => prefix::decode(self.format, payload, out, want),
+            None => prefix::decode(self.format, payload, out, need.end),
             Some(_) => None,
         };
         let Some(decoded) = decoded else {

@@ -5,10 +5,24 @@
 //! ends right after one. So a stream cut right after any literal run is itself a valid
 //! stream that decodes to a prefix of the full output. The codecs' prefix decoders stop
 //! after the first literal run that ends at or past `want` (no separate header scan),
-//! reporting the same defects as a whole decode for the part they decode.
+//! reporting the same defects as a whole decode for the part they decode. Zstd streams
+//! go through a window decoder instead ([`zstd_window`]).
+
+use std::ops::Range;
 
 use crate::codec::lz4::Decoded;
-use crate::codec::{blosclz, lz4, FORMAT_BLOSCLZ, FORMAT_LZ4};
+use crate::codec::{blosclz, lz4, zstd, FORMAT_BLOSCLZ, FORMAT_LZ4, FORMAT_ZSTD};
+
+/// Decodes `out[need]` of a Zstd stream (`out` is the stream's full length) with the
+/// window decoder when `need` is a strict part of the stream. `false` when the stream
+/// must be decoded whole instead: other formats, a whole-stream need, or any error of
+/// the window decoder (libzstd's whole decode then reports it, or accepts what the
+/// window decoder does not support).
+pub(super) fn zstd_window(format: u8, src: &[u8], out: &mut [u8], need: Range<usize>) -> bool {
+    format == FORMAT_ZSTD
+        && (need.start > 0 || need.end < out.len())
+        && zstd::decompress_window(src, out, need).is_ok()
+}
 
 /// Decodes at least the first `want` bytes of `src` (a stream of `format`) into `out`
 /// (the stream's full length), or all of it; `None` for formats decoded only whole.

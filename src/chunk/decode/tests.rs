@@ -333,3 +333,65 @@ fn corrupt_streams_in_range_reads_are_errors() {
     let d = Decoder::new(&c).unwrap();
     assert!(d.decode_range(0..400, &mut out).is_ok());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn zstd_item_ranges_through_the_window_decoder_equal_full_decode(
+        seed in any::<u64>(),
+        ts in prop::sample::select(vec![1usize, 2, 4, 8, 16]),
+        nitems in 1usize..40_000,
+        clevel in prop::sample::select(vec![1u8, 3, 5, 9]),
+    ) {
+        let src = data(seed, nitems * ts, ts);
+        let pipelines: [&[Filter]; 4] = [
+            &[],
+            &[Filter::Shuffle],
+            &[Filter::BitShuffle],
+            &[Filter::Shuffle, Filter::ByteDelta],
+        ];
+        for filters in pipelines {
+            for split in [SplitMode::Always, SplitMode::Never] {
+                let cp = CParams::default()
+                    .with_codec(Codec::Zstd)
+                    .with_clevel(clevel)
+                    .with_typesize(ts)
+                    .with_filters(filters.iter().copied())
+                    .with_splitmode(split);
+                let c = compress(&cp, &src).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                check_chunk(&c, &format!("zstd {filters:?} {split:?} ts {ts} clevel {clevel}"))?;
+            }
+        }
+    }
+}
+
+#[test]
+fn zstd_streams_decode_only_their_window() {
+    // One long coded Zstd stream per block: reading items in its middle leaves most
+    // of the scratch stream untouched (it keeps its poison value).
+    let ts = 1;
+    let src: Vec<u8> = (0..256 * 1024u32)
+        .map(|i| (i / 7 % 13 + i / 1000) as u8)
+        .collect();
+    let cp = CParams::default()
+        .with_codec(Codec::Zstd)
+        .with_clevel(1)
+        .with_typesize(ts)
+        .with_filters([])
+        .with_blocksize(128 * 1024);
+    let c = compress(&cp, &src).unwrap();
+    let d = Decoder::new(&c).unwrap();
+    assert_eq!(d.h.nblocks(), 2);
+    let mut s = Scratch {
+        a: vec![0xEE; 128 * 1024],
+        ..Scratch::default()
+    };
+    let mut out = vec![0u8; 100];
+    assert!(d
+        .decode_block_part(1, 128 * 1024, 70_000..70_100, &mut out, None, &mut s)
+        .unwrap());
+    assert_eq!(out, src[128 * 1024 + 70_000..128 * 1024 + 70_100]);
+    let untouched = s.a.iter().filter(|&&b| b == 0xEE).count();
+    assert!(untouched > 100 * 1024, "decoded {} bytes", 128 * 1024 - untouched);
+}
