@@ -39,6 +39,8 @@ struct Scratch {
     tables: Tables,
     /// Buffers of the window passes.
     plan: Plan,
+    /// Literal ranges of the last block that the window reads.
+    ranges: Vec<(usize, usize)>,
 }
 
 thread_local! {
@@ -68,6 +70,7 @@ pub(crate) fn decompress_window(
                 huff: Huff::new(),
                 tables: Tables::new(),
                 plan: Plan::default(),
+                ranges: Vec::new(),
             })
         });
         decode(s, src, dst, need)
@@ -116,7 +119,19 @@ fn header(src: &[u8], out_len: usize) -> Result<usize, &'static str> {
     Ok(at)
 }
 
+/// Grows `v` to at least `n` bytes (never shrinks it: the literal buffer keeps its
+/// largest size, so no bytes are cleared per frame).
+fn grow(v: &mut Vec<u8>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0);
+    }
+}
+
 /// Decodes the frame `src` up to the end of `need`, then writes `dst[need]`.
+///
+/// Blocks before the one that reaches `need.end` get all their literals decoded (a
+/// later block may replace the Huffman table); the last block's literals are decoded
+/// after planning, only those the window reads.
 fn decode(
     s: &mut Scratch,
     src: &[u8],
@@ -133,13 +148,15 @@ fn decode(
         huff,
         tables,
         plan,
+        ranges,
     } = s;
-    lits.clear();
     seqs.clear();
     tables.reset();
     huff.max_bits = 0;
     let mut pos = 0usize;
-    loop {
+    // Literals decoded so far are `lits[..nl]`.
+    let mut nl = 0usize;
+    let last_block = loop {
         let h = src.get(at..at + 3).ok_or("zstd block header truncated")?;
         let h = u32::from(h[0]) | u32::from(h[1]) << 8 | u32::from(h[2]) << 16;
         at += 3;
@@ -148,56 +165,44 @@ fn decode(
             return Err("zstd block too large");
         }
         let room = dst.len() - pos;
-        match ty {
-            0 => {
-                let data = src.get(at..at + size).ok_or("zstd raw block truncated")?;
+        let first_seq = seqs.len();
+        let first_lit = nl;
+        let block = match ty {
+            0 | 1 => {
+                let n = if ty == 0 { size } else { 1 };
+                let data = src
+                    .get(at..at + n)
+                    .ok_or("zstd raw or RLE block truncated")?;
                 if size > room {
                     return Err("zstd frame exceeds the output");
                 }
-                at += size;
+                at += n;
                 if size > 0 {
-                    let lit = lits.len();
-                    lits.extend_from_slice(data);
+                    grow(lits, nl + n);
+                    lits[nl..nl + n].copy_from_slice(data);
+                    let (ll, ml) = if ty == 0 { (size, 0) } else { (1, size - 1) };
                     seqs.push(Seq {
                         pos,
-                        lit,
-                        ll: size as u32,
-                        ml: 0,
-                        off: 0,
-                    });
-                    pos += size;
-                }
-            }
-            1 => {
-                let v = *src.get(at).ok_or("zstd RLE block truncated")?;
-                if size > room {
-                    return Err("zstd frame exceeds the output");
-                }
-                at += 1;
-                if size > 0 {
-                    let lit = lits.len();
-                    lits.push(v);
-                    let ml = (size - 1) as u32;
-                    seqs.push(Seq {
-                        pos,
-                        lit,
-                        ll: 1,
-                        ml,
+                        lit: nl,
+                        ll: ll as u32,
+                        ml: ml as u32,
                         off: 1,
                     });
                     pos += size;
+                    nl += n;
                 }
+                None
             }
             2 => {
                 let body = src.get(at..at + size).ok_or("zstd block truncated")?;
                 at += size;
-                let first_lit = lits.len();
-                let used = literals::read(body, huff, lits, room)?;
+                let (l, used) = literals::parse(body, huff, room)?;
+                let nlits = l.len();
+                grow(lits, nl + nlits);
                 let rest = body.get(used..).ok_or("zstd block truncated")?;
                 let (n, stream) = tables.read_header(rest)?;
-                let mut lit_at = first_lit;
+                let mut lit_at = 0usize;
                 let block_start = pos;
-                let nlits = lits.len();
                 if n > 0 {
                     tables.decode(stream, n, |ll, ml, off| {
                         let (ll, ml) = (ll as usize, ml as usize);
@@ -212,15 +217,16 @@ fn decode(
                         if off as usize > mp {
                             return Err("zstd match offset before the start of the output");
                         }
+                        let (ll, ml) = (ll as u32, ml as u32);
                         seqs.push(Seq {
                             pos,
-                            lit: lit_at,
-                            ll: ll as u32,
-                            ml: ml as u32,
+                            lit: first_lit + lit_at,
+                            ll,
+                            ml,
                             off,
                         });
                         pos = end;
-                        lit_at += ll;
+                        lit_at += ll as usize;
                         Ok(pos >= need.end)
                     })?;
                 }
@@ -232,25 +238,48 @@ fn decode(
                     if rest > 0 {
                         seqs.push(Seq {
                             pos,
-                            lit: lit_at,
+                            lit: first_lit + lit_at,
                             ll: rest as u32,
                             ml: 0,
                             off: 0,
                         });
                         pos += rest;
+                        lit_at = nlits;
                     }
                 }
+                nl += nlits;
+                Some((l, lit_at))
             }
             _ => return Err("zstd block type reserved"),
-        }
+        };
         if pos >= need.end {
-            break;
+            break block.map(|(l, used)| (l, first_lit, first_seq, used));
+        }
+        if let Some((l, _)) = block {
+            l.decode(huff, &mut lits[first_lit..nl], &[(0, nl - first_lit)])?;
         }
         if last {
             return Err("zstd frame ends before the window");
         }
+    };
+    let planned = plan.backward(need.clone(), seqs);
+    if let Some((l, first_lit, first_seq, used)) = last_block {
+        ranges.clear();
+        if planned {
+            ranges.extend(
+                plan.literals(seqs, first_seq)
+                    .map(|(a, b)| (a - first_lit, b - first_lit)),
+            );
+        } else {
+            ranges.push((0, used));
+        }
+        l.decode(huff, &mut lits[first_lit..nl], ranges)?;
     }
-    window::execute(dst, need, lits, seqs, plan)
+    if planned {
+        window::forward(dst, lits, seqs, plan)
+    } else {
+        window::linear(dst, need.end, lits, seqs)
+    }
 }
 
 #[cfg(test)]

@@ -393,5 +393,9 @@ fn zstd_streams_decode_only_their_window() {
         .unwrap());
     assert_eq!(out, src[128 * 1024 + 70_000..128 * 1024 + 70_100]);
     let untouched = s.a.iter().filter(|&&b| b == 0xEE).count();
-    assert!(untouched > 100 * 1024, "decoded {} bytes", 128 * 1024 - untouched);
+    assert!(
+        untouched > 100 * 1024,
+        "decoded {} bytes",
+        128 * 1024 - untouched
+    );
 }

@@ -104,6 +104,28 @@ impl<'a> RevBits<'a> {
         }
     }
 
+    /// Refills if fewer than `n` (at most 56) bits are buffered; whether `n` are now
+    /// buffered, so [`Self::peek_buffered`] and [`Self::skip_buffered`] may use them.
+    #[inline]
+    pub(super) fn ensure(&mut self, n: u32) -> bool {
+        if self.avail < n {
+            self.refill();
+        }
+        self.avail >= n
+    }
+
+    /// The next `n` bits, which must be buffered ([`Self::ensure`]).
+    #[inline]
+    pub(super) fn peek_buffered(&self, n: u32) -> u32 {
+        ((self.acc >> (self.avail.wrapping_sub(n) & 63)) & ((1u64 << n) - 1)) as u32
+    }
+
+    /// Consumes `n` buffered bits ([`Self::ensure`]).
+    #[inline]
+    pub(super) fn skip_buffered(&mut self, n: u32) {
+        self.avail = self.avail.saturating_sub(n);
+    }
+
     /// Whether more bits were read than the stream holds.
     pub(super) fn overflowed(&self) -> bool {
         self.over > 0

@@ -91,20 +91,39 @@ impl Huff {
         Ok(())
     }
 
-    /// Decodes the coded stream `src` into all of `out`; the stream must end exactly.
-    pub(super) fn decode(&self, src: &[u8], out: &mut [u8]) -> Result<(), &'static str> {
+    /// Decodes the first `out.len()` symbols of the coded stream `src`; when `whole`
+    /// (they are all its symbols) the stream must end exactly after them.
+    pub(super) fn decode(
+        &self,
+        src: &[u8],
+        out: &mut [u8],
+        whole: bool,
+    ) -> Result<(), &'static str> {
         let mb = self.max_bits;
         if mb == 0 {
             return Err("zstd literals reuse a Huffman table never described");
         }
         let mut r = RevBits::new(src)?;
         let mask = (1usize << mb) - 1;
-        for o in out.iter_mut() {
+        let mut quads = out.chunks_exact_mut(4);
+        let mut done = 0;
+        for q in &mut quads {
+            if !r.ensure(4 * mb) {
+                break;
+            }
+            for o in q.iter_mut() {
+                let c = self.cells[r.peek_buffered(mb) as usize & mask];
+                *o = c as u8;
+                r.skip_buffered(u32::from(c >> 8));
+            }
+            done += 4;
+        }
+        for o in out.iter_mut().skip(done) {
             let c = self.cells[r.peek(mb) as usize & mask];
             *o = c as u8;
             r.skip(u32::from(c >> 8));
         }
-        if !r.finished() {
+        if r.overflowed() || (whole && !r.finished()) {
             return Err("zstd Huffman stream does not end with its literals");
         }
         Ok(())

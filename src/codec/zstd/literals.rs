@@ -1,21 +1,33 @@
 //! The literals section of a compressed Zstd block (RFC 8878 §3.1.1.3.1): raw, RLE,
 //! Huffman-coded with a new tree, or treeless (the frame's previous tree), in one or
-//! four streams.
+//! four streams. The section is parsed first ([`parse`]) and its literals decoded
+//! later, only the ranges a window needs ([`Lits::decode`]).
 
 use super::huffman::Huff;
 
 /// Largest literals section a block may regenerate.
 const MAX_LITERALS: usize = 128 << 10;
 
-/// Reads the literals section at the start of `src`, appending its literals to `lits`
-/// (at most `room` of them, else an error); `huff` is the frame's Huffman table.
-/// Returns the bytes of `src` used.
-pub(super) fn read(
-    src: &[u8],
+/// A parsed literals section.
+pub(super) enum Lits<'a> {
+    /// Stored literals.
+    Raw(&'a [u8]),
+    /// One byte repeated `.1` times.
+    Rle(u8, usize),
+    /// `.1` literals in one Huffman stream.
+    One(&'a [u8], usize),
+    /// `.1` literals in four Huffman streams.
+    Four([&'a [u8]; 4], usize),
+}
+
+/// Parses the literals section at the start of `src` (at most `room` literals, else an
+/// error), reading a new Huffman tree into `huff`. Returns the section and the bytes
+/// of `src` it used.
+pub(super) fn parse<'a>(
+    src: &'a [u8],
     huff: &mut Huff,
-    lits: &mut Vec<u8>,
     room: usize,
-) -> Result<usize, &'static str> {
+) -> Result<(Lits<'a>, usize), &'static str> {
     const BAD: &str = "malformed zstd literals section";
     let byte = |i: usize| src.get(i).copied().map(usize::from).ok_or(BAD);
     let b0 = byte(0)?;
@@ -30,12 +42,11 @@ pub(super) fn read(
             return Err("zstd literals exceed the output");
         }
         if ty == 0 {
-            lits.extend_from_slice(src.get(hs..hs + regen).ok_or(BAD)?);
-            return Ok(hs + regen);
+            let data = src.get(hs..hs + regen).ok_or(BAD)?;
+            return Ok((Lits::Raw(data), hs + regen));
         }
         let v = *src.get(hs).ok_or(BAD)?;
-        lits.resize(lits.len() + regen, v);
-        return Ok(hs + 1);
+        return Ok((Lits::Rle(v, regen), hs + 1));
     }
     let (hs, bits, four) = match sf {
         0 => (3, 10, false),
@@ -55,37 +66,81 @@ pub(super) fn read(
     }
     let body = src.get(hs..hs + csize).ok_or(BAD)?;
     let tree = if ty == 2 { huff.read(body)? } else { 0 };
+    if huff.max_bits == 0 {
+        return Err("zstd literals reuse a Huffman table never described");
+    }
     let coded = body.get(tree..).ok_or(BAD)?;
-    let start = lits.len();
-    lits.resize(start + regen, 0);
-    let out = &mut lits[start..];
     if !four {
-        huff.decode(coded, out)?;
-    } else {
-        let size = |i: usize| {
-            coded
-                .get(i..i + 2)
-                .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
-                .ok_or(BAD)
-        };
-        let (s1, s2, s3) = (size(0)?, size(2)?, size(4)?);
-        let streams = coded.get(6..).ok_or(BAD)?;
-        let s4 = streams
-            .len()
-            .checked_sub(s1 + s2 + s3)
-            .ok_or("zstd literal stream sizes exceed the section")?;
-        let seg = regen.div_ceil(4);
-        if 3 * seg > regen {
-            return Err(BAD);
-        }
-        let mut at = 0;
-        let mut o = 0;
-        for (k, len) in [s1, s2, s3, s4].into_iter().enumerate() {
-            let n = if k < 3 { seg } else { regen - 3 * seg };
-            huff.decode(&streams[at..at + len], &mut out[o..o + n])?;
-            at += len;
-            o += n;
+        return Ok((Lits::One(coded, regen), hs + csize));
+    }
+    let size = |i: usize| {
+        coded
+            .get(i..i + 2)
+            .map(|s| usize::from(u16::from_le_bytes([s[0], s[1]])))
+            .ok_or(BAD)
+    };
+    let (s1, s2, s3) = (size(0)?, size(2)?, size(4)?);
+    let rest = coded.get(6..).ok_or(BAD)?;
+    let (a, rest) = rest.split_at_checked(s1).ok_or(BAD)?;
+    let (b, rest) = rest.split_at_checked(s2).ok_or(BAD)?;
+    let (c, d) = rest.split_at_checked(s3).ok_or(BAD)?;
+    if 3 * regen.div_ceil(4) > regen {
+        return Err(BAD);
+    }
+    Ok((Lits::Four([a, b, c, d], regen), hs + csize))
+}
+
+impl Lits<'_> {
+    /// Number of literals.
+    pub(super) fn len(&self) -> usize {
+        match *self {
+            Lits::Raw(d) => d.len(),
+            Lits::Rle(_, n) | Lits::One(_, n) | Lits::Four(_, n) => n,
         }
     }
-    Ok(hs + csize)
+
+    /// Writes at least the literals with indices in `ranges` into `out` (`len()`
+    /// long; other bytes may change). Huffman streams are decoded up to the last
+    /// needed literal they hold, streams holding none are skipped.
+    pub(super) fn decode(
+        &self,
+        huff: &Huff,
+        out: &mut [u8],
+        ranges: &[(usize, usize)],
+    ) -> Result<(), &'static str> {
+        const BUG: &str = "zstd literal range out of bounds";
+        match *self {
+            Lits::Raw(d) => {
+                for &(a, b) in ranges {
+                    out.get_mut(a..b)
+                        .ok_or(BUG)?
+                        .copy_from_slice(d.get(a..b).ok_or(BUG)?);
+                }
+            }
+            Lits::Rle(v, _) => {
+                for &(a, b) in ranges {
+                    out.get_mut(a..b).ok_or(BUG)?.fill(v);
+                }
+            }
+            Lits::One(s, n) => {
+                let end = ranges.iter().map(|r| r.1).max().unwrap_or(0).min(n);
+                huff.decode(s, out.get_mut(..end).ok_or(BUG)?, end == n)?;
+            }
+            Lits::Four(streams, n) => {
+                let seg = n.div_ceil(4);
+                for (k, s) in streams.into_iter().enumerate() {
+                    let (lo, hi) = (k * seg, if k < 3 { (k + 1) * seg } else { n });
+                    let end = ranges
+                        .iter()
+                        .filter(|r| r.0 < hi && r.1 > lo)
+                        .map(|r| r.1.min(hi))
+                        .max();
+                    if let Some(end) = end {
+                        huff.decode(s, out.get_mut(lo..end).ok_or(BUG)?, end == hi)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }

@@ -85,6 +85,37 @@ fn windows_of_special_frames() {
 }
 
 #[test]
+fn windows_of_multi_block_frames_with_repeated_tables() {
+    // Text-like bytes with fixed statistics over several blocks: later blocks reuse
+    // the Huffman table (treeless literals) and sequence tables (repeat mode).
+    let mut x = 12_345u64;
+    let mut src = Vec::new();
+    while src.len() < 600_000 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let r = (x >> 33) as usize;
+        if r % 7 == 0 && src.len() > 100 {
+            let d = 1 + r / 7 % 90;
+            for _ in 0..4 + r % 5 {
+                src.push(src[src.len() - d]);
+            }
+        } else {
+            src.push(b"eeeeeettttaaaooiinnsshrdlu  "[r % 28]);
+        }
+    }
+    for level in [-5, 1, 3, 9, 19] {
+        let n = src.len();
+        check(
+            &src,
+            level,
+            &[(n / 3, n / 3 + 1000), (n - 5000, n), (200_000, 400_000)],
+        )
+        .unwrap();
+    }
+}
+
+#[test]
 fn refuses_what_it_cannot_decode() {
     let src = data(5, 10_000);
     let packed = zstd::bulk::compress(&src, 3).unwrap();

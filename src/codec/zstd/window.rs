@@ -57,18 +57,21 @@ const MAX_STEPS: usize = 8192;
 
 const BUG: &str = "zstd window plan out of range";
 
-/// Writes `dst[need]` from the sequences `seqs` (validated: every sequence lies inside
-/// `dst` and every offset within the output before its match) and literals `lits`.
-pub(super) fn execute(
+#[cfg(test)]
+thread_local! {
+    /// Makes [`Plan::backward`] give up at once, so tests reach [`linear`].
+    pub(super) static FORCE_LINEAR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Writes the ranges planned by [`Plan::backward`] from the sequences `seqs`
+/// (validated: every sequence lies inside `dst` and every offset within the output
+/// before its match) and the literals `lits` (at least those planned).
+pub(super) fn forward(
     dst: &mut [u8],
-    need: Range<usize>,
     lits: &[u8],
     seqs: &[Seq],
-    plan: &mut Plan,
+    plan: &Plan,
 ) -> Result<(), &'static str> {
-    if !plan.backward(need.clone(), seqs) {
-        return linear(dst, need.end, lits, seqs);
-    }
     for st in plan.steps.iter().rev() {
         let s = seqs.get(st.seq).ok_or(BUG)?;
         let out = dst.get_mut(st.a..st.b).ok_or(BUG)?;
@@ -86,11 +89,31 @@ pub(super) fn execute(
 }
 
 impl Plan {
-    /// Maps `need` back through `seqs`, filling `steps`; `false` if the plan grew too
-    /// large.
-    fn backward(&mut self, need: Range<usize>, seqs: &[Seq]) -> bool {
+    /// The literal-buffer ranges the plan reads for sequences `from..`.
+    pub(super) fn literals<'a>(
+        &'a self,
+        seqs: &'a [Seq],
+        from: usize,
+    ) -> impl Iterator<Item = (usize, usize)> + 'a {
+        self.steps
+            .iter()
+            .filter(move |st| st.lit && st.seq >= from)
+            .filter_map(move |st| {
+                let s = seqs.get(st.seq)?;
+                let l = s.lit + (st.a - s.pos);
+                Some((l, l + (st.b - st.a)))
+            })
+    }
+
+    /// Maps `need` back through `seqs`, planning the ranges to write; `false` if the
+    /// plan grew too large (then [`linear`] must write the window).
+    pub(super) fn backward(&mut self, need: Range<usize>, seqs: &[Seq]) -> bool {
         self.needed.clear();
         self.steps.clear();
+        #[cfg(test)]
+        if FORCE_LINEAR.get() {
+            return false;
+        }
         if need.is_empty() {
             return true;
         }
@@ -221,7 +244,12 @@ fn copy_periodic(
 }
 
 /// Executes the sequences in order until `end` bytes of output are written.
-fn linear(dst: &mut [u8], end: usize, lits: &[u8], seqs: &[Seq]) -> Result<(), &'static str> {
+pub(super) fn linear(
+    dst: &mut [u8],
+    end: usize,
+    lits: &[u8],
+    seqs: &[Seq],
+) -> Result<(), &'static str> {
     for s in seqs {
         if s.pos >= end {
             break;
