@@ -74,18 +74,35 @@ impl Huff {
             return Err(BAD);
         }
         w[n] = (rest.trailing_zeros() + 1) as u8;
-        let mut pos = 0usize;
-        for weight in 1..=max_bits as u8 {
-            let len = 1usize << (weight - 1);
-            let nb = (max_bits + 1 - u32::from(weight)) as u16;
-            for (s, _) in w[..=n].iter().enumerate().filter(|&(_, &x)| x == weight) {
-                let cells = self.cells.get_mut(pos..pos + len).ok_or(BAD)?;
-                cells.fill(s as u16 | nb << 8);
-                pos += len;
+        // Codes go in order of increasing weight, then of symbol: the first index of
+        // each weight is the total span of all lighter weights.
+        let mut start = [0usize; MAX_BITS as usize + 2];
+        for &x in &w[..=n] {
+            if x > 0 {
+                start[usize::from(x)] += 1 << (x - 1);
             }
+        }
+        let mut pos = 0usize;
+        for slot in start.iter_mut().skip(1) {
+            let span = *slot;
+            *slot = pos;
+            pos += span;
         }
         if pos != 1 << max_bits {
             return Err(BAD);
+        }
+        for (s, &x) in w[..=n].iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            let len = 1usize << (x - 1);
+            let nb = (max_bits + 1 - u32::from(x)) as u16;
+            let at = start[usize::from(x)];
+            start[usize::from(x)] = at + len;
+            self.cells
+                .get_mut(at..at + len)
+                .ok_or(BAD)?
+                .fill(s as u16 | nb << 8);
         }
         self.max_bits = max_bits;
         Ok(())

@@ -137,14 +137,22 @@ impl Table {
     }
 
     /// Reads this table's mode `mode` (and description from `src`); returns bytes used.
-    fn read(&mut self, kind: Kind, mode: u8, src: &[u8]) -> Result<usize, &'static str> {
-        let (max_code, max_log, default, default_log) = kind.limits();
+    fn read(
+        &mut self,
+        kind: Kind,
+        mode: u8,
+        src: &[u8],
+        cells: &mut [Cell; 512],
+    ) -> Result<usize, &'static str> {
+        let (max_code, max_log, _, _) = kind.limits();
         let mut norm = [0i16; 53];
-        let mut cells = [Cell::default(); 512];
         let (used, nsym, log) = match mode {
             0 => {
-                norm[..default.len()].copy_from_slice(default);
-                (0, default.len(), default_log)
+                let (t, log) = predefined(kind);
+                self.cells[..t.len()].copy_from_slice(t);
+                self.log = log;
+                self.set = true;
+                return Ok(0);
             }
             1 => {
                 let s = *src.first().ok_or("zstd sequences section too short")?;
@@ -174,20 +182,49 @@ impl Table {
                 };
             }
         };
-        fse::build(&norm[..nsym], log, &mut cells)?;
-        for (d, c) in self.cells.iter_mut().zip(&cells[..1 << log]) {
-            let (base, extra) = kind.code(c.sym);
-            *d = SeqCell {
-                base,
-                extra,
-                nb: c.nb,
-                next: c.base,
-            };
-        }
+        fse::build(&norm[..nsym], log, cells)?;
+        resolve(kind, &cells[..1 << log], &mut self.cells);
         self.log = log;
         self.set = true;
         Ok(used)
     }
+}
+
+/// Fills `out` with the cells `cells` of a `kind` table, codes resolved.
+fn resolve(kind: Kind, cells: &[Cell], out: &mut [SeqCell]) {
+    for (d, c) in out.iter_mut().zip(cells) {
+        let (base, extra) = kind.code(c.sym);
+        *d = SeqCell {
+            base,
+            extra,
+            nb: c.nb,
+            next: c.base,
+        };
+    }
+}
+
+/// The predefined table of `kind` (built once) and its accuracy log.
+fn predefined(kind: Kind) -> (&'static [SeqCell], u32) {
+    use std::sync::OnceLock;
+    static TABLES: [OnceLock<Vec<SeqCell>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (_, _, norm, log) = kind.limits();
+    let slot = match kind {
+        Kind::Ll => &TABLES[0],
+        Kind::Ml => &TABLES[1],
+        Kind::Of => &TABLES[2],
+    };
+    let t = slot.get_or_init(|| {
+        let mut cells = [Cell::default(); 512];
+        let mut out = vec![SeqCell::default(); 1 << log];
+        // The predefined distributions are valid; a failure would leave zero cells
+        // (caught by the tests against libzstd).
+        if fse::build(norm, log, &mut cells).is_ok() {
+            resolve(kind, &cells[..1 << log], &mut out);
+        }
+        out
+    });
+    (t, log)
 }
 
 /// The code tables and repeat offsets a frame carries from block to block.
@@ -200,6 +237,8 @@ pub(super) struct Tables {
     of: Table,
     /// Repeat offsets 1..=3.
     pub reps: [u32; 3],
+    /// Scratch for spreading a table description.
+    spread: [Cell; 512],
 }
 
 impl Tables {
@@ -210,6 +249,7 @@ impl Tables {
             ml: Table::new(),
             of: Table::new(),
             reps: [1, 4, 8],
+            spread: [Cell::default(); 512],
         }
     }
 
@@ -247,15 +287,16 @@ impl Tables {
         if modes & 3 != 0 {
             return Err("zstd sequence modes use reserved bits");
         }
+        let sp = &mut self.spread;
         at += self
             .ll
-            .read(Kind::Ll, modes >> 6, src.get(at..).ok_or(SHORT)?)?;
+            .read(Kind::Ll, modes >> 6, src.get(at..).ok_or(SHORT)?, sp)?;
         at += self
             .of
-            .read(Kind::Of, (modes >> 4) & 3, src.get(at..).ok_or(SHORT)?)?;
+            .read(Kind::Of, (modes >> 4) & 3, src.get(at..).ok_or(SHORT)?, sp)?;
         at += self
             .ml
-            .read(Kind::Ml, (modes >> 2) & 3, src.get(at..).ok_or(SHORT)?)?;
+            .read(Kind::Ml, (modes >> 2) & 3, src.get(at..).ok_or(SHORT)?, sp)?;
         Ok((n, src.get(at..).ok_or(SHORT)?))
     }
 
