@@ -53,6 +53,23 @@ pub mod __internals {
     pub fn lz4_compress(acceleration: u32, src: &[u8], dst: &mut [u8]) -> usize {
         crate::codec::lz4::compress(acceleration, src, dst)
     }
+    /// Zstd stream compression at Blosc2 `clevel` (libzstd); 0 if it did not fit.
+    pub fn zstd_compress(clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
+        crate::codec::compress_stream(crate::codec::id::ZSTD, clevel, src, dst)
+    }
+    /// Zstd whole-stream decompression (libzstd).
+    pub fn zstd_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+        crate::codec::decompress_stream(crate::codec::FORMAT_ZSTD, src, dst)
+    }
+    /// Zstd window decoding: `dst[need]` of the frame `src`, whose whole output is
+    /// `dst.len()` bytes (pure Rust).
+    pub fn zstd_decompress_window(
+        src: &[u8],
+        dst: &mut [u8],
+        need: std::ops::Range<usize>,
+    ) -> Result<(), &'static str> {
+        crate::codec::zstd::decompress_window(src, dst, need)
+    }
     /// LZ4 block decompression.
     pub fn lz4_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
         crate::codec::lz4::decompress(src, dst)
