@@ -95,7 +95,7 @@ fn windows_of_multi_block_frames_with_repeated_tables() {
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         let r = (x >> 33) as usize;
-        if r % 7 == 0 && src.len() > 100 {
+        if r.is_multiple_of(7) && src.len() > 100 {
             let d = 1 + r / 7 % 90;
             for _ in 0..4 + r % 5 {
                 src.push(src[src.len() - d]);
