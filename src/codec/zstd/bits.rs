@@ -63,18 +63,24 @@ impl<'a> RevBits<'a> {
     /// and counted in [`Self::overflowed`].
     #[inline]
     pub(super) fn read(&mut self, n: u32) -> u32 {
-        if n == 0 {
-            return 0;
+        if self.avail >= n {
+            self.avail -= n;
+            return ((self.acc >> (self.avail & 63)) & ((1u64 << n) - 1)) as u32;
         }
+        self.read_slow(n)
+    }
+
+    /// [`Self::read`] when a refill is needed.
+    #[cold]
+    #[inline(never)]
+    fn read_slow(&mut self, n: u32) -> u32 {
+        self.refill();
         if self.avail < n {
-            self.refill();
-            if self.avail < n {
-                let miss = n - self.avail;
-                self.over = self.over.saturating_add(miss);
-                let v = (self.acc << miss) & ((1u64 << n) - 1);
-                self.avail = 0;
-                return v as u32;
-            }
+            let miss = n - self.avail;
+            self.over = self.over.saturating_add(miss);
+            let v = (self.acc << miss) & ((1u64 << n) - 1);
+            self.avail = 0;
+            return v as u32;
         }
         self.avail -= n;
         ((self.acc >> self.avail) & ((1u64 << n) - 1)) as u32
@@ -123,7 +129,7 @@ impl<'a> RevBits<'a> {
     /// Consumes `n` buffered bits ([`Self::ensure`]).
     #[inline]
     pub(super) fn skip_buffered(&mut self, n: u32) {
-        self.avail = self.avail.saturating_sub(n);
+        self.avail = self.avail.wrapping_sub(n);
     }
 
     /// Whether more bits were read than the stream holds.

@@ -129,7 +129,7 @@ impl Huff {
                 break;
             }
             for o in q.iter_mut() {
-                let c = self.cells[r.peek_buffered(mb) as usize & mask];
+                let c = self.cells[r.peek_buffered(mb) as usize & ((1 << MAX_BITS) - 1)];
                 *o = c as u8;
                 r.skip_buffered(u32::from(c >> 8));
             }
