@@ -117,6 +117,18 @@ pub(super) fn build(norm: &[i16], al: u32, cells: &mut [Cell]) -> Result<(), &'s
     }
     let step = (size >> 1) + (size >> 3) + 3;
     let mask = size - 1;
+    if high == size {
+        // No "less than 1" cells to skip: the k-th placed cell is `k * step` (mod size),
+        // so the placements do not wait on each other.
+        let mut k = 0usize;
+        for (s, &c) in norm.iter().enumerate() {
+            for _ in 0..c.max(0) {
+                cells[k.wrapping_mul(step) & mask].sym = s as u8;
+                k += 1;
+            }
+        }
+        return finish(cells, &mut next, al);
+    }
     let mut p = 0usize;
     for (s, &c) in norm.iter().enumerate() {
         for _ in 0..c.max(0) {
@@ -130,13 +142,22 @@ pub(super) fn build(norm: &[i16], al: u32, cells: &mut [Cell]) -> Result<(), &'s
     if p != 0 {
         return Err("malformed zstd FSE distribution");
     }
+    finish(cells, &mut next, al)
+}
+
+/// Sets the state transitions of spread `cells`, `next[s]` being the count of `s`.
+fn finish(cells: &mut [Cell], next: &mut [u16; 256], al: u32) -> Result<(), &'static str> {
+    let size = cells.len() as u32;
     for cell in cells.iter_mut() {
         let s = usize::from(cell.sym);
         let n = u32::from(next[s]);
+        if n == 0 {
+            return Err("malformed zstd FSE distribution");
+        }
         next[s] += 1;
         let nb = al - (31 - n.leading_zeros());
         cell.nb = nb as u8;
-        cell.base = ((n << nb) - size as u32) as u16;
+        cell.base = ((n << nb) - size) as u16;
     }
     Ok(())
 }
