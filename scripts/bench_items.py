@@ -16,7 +16,8 @@ import argparse, json, os, random, statistics, subprocess, sys, tempfile, time
 import blosc2
 import numpy as np
 
-CODECS = {"lz4": blosc2.Codec.LZ4, "zstd": blosc2.Codec.ZSTD, "blosclz": blosc2.Codec.BLOSCLZ, "lz4hc": blosc2.Codec.LZ4HC}
+CODECS = {"lz4": blosc2.Codec.LZ4, "zstd": blosc2.Codec.ZSTD, "blosclz": blosc2.Codec.BLOSCLZ, "lz4hc": blosc2.Codec.LZ4HC,
+          "zlib": blosc2.Codec.ZLIB}
 
 
 def c_side(raw, codec, clevel, ts, cs, n, rounds):

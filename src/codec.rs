@@ -195,6 +195,40 @@ fn zlib_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
     })
 }
 
+/// Decodes at least the first `want` bytes of a zlib stream into `dst` (the
+/// stream's full length), or all of it. Deflate is sequential, so inflating stops
+/// once `want` bytes are out; the Adler-32 trailer is then not reached (as with the
+/// LZ4 prefix decoders, defects past the prefix show only in a whole decode).
+pub(crate) fn zlib_decompress_prefix(
+    src: &[u8],
+    dst: &mut [u8],
+    want: usize,
+) -> Result<lz4::Decoded, &'static str> {
+    if want >= dst.len() {
+        let len = zlib_decompress(src, dst)?;
+        return Ok(lz4::Decoded { len, whole: true });
+    }
+    ZLIB_D.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        match &mut *slot {
+            Some(d) => d.reset(true),
+            None => *slot = Some(flate2::Decompress::new(true)),
+        }
+        let Some(d) = slot.as_mut() else {
+            return Err("zlib context creation failed");
+        };
+        let status = d
+            .decompress(src, &mut dst[..want], flate2::FlushDecompress::None)
+            .map_err(|_| "malformed zlib stream")?;
+        let len = d.total_out() as usize;
+        match status {
+            flate2::Status::StreamEnd => Ok(lz4::Decoded { len, whole: true }),
+            _ if len >= want => Ok(lz4::Decoded { len, whole: false }),
+            _ => Err("zlib stream ends before the wanted bytes"),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,17 +1,20 @@
-//! Prefix decoding of sequential streams: the first `want` output bytes of an LZ4 or
-//! BloscLZ stream without decoding the rest.
+//! Prefix decoding of sequential streams: the first `want` output bytes of an LZ4,
+//! BloscLZ or zlib stream without decoding the rest.
 //!
 //! Both formats end a stream with a literal run, and a decoder stops when the input
 //! ends right after one. So a stream cut right after any literal run is itself a valid
 //! stream that decodes to a prefix of the full output. The codecs' prefix decoders stop
 //! after the first literal run that ends at or past `want` (no separate header scan),
-//! reporting the same defects as a whole decode for the part they decode. Zstd streams
-//! go through a window decoder instead ([`zstd_window`]).
+//! reporting the same defects as a whole decode for the part they decode. Inflating a
+//! zlib stream simply stops once `want` bytes are out (its Adler-32 trailer is then not
+//! checked). Zstd streams go through a window decoder instead ([`zstd_window`]).
 
 use std::ops::Range;
 
 use crate::codec::lz4::Decoded;
-use crate::codec::{blosclz, lz4, zstd, FORMAT_BLOSCLZ, FORMAT_LZ4, FORMAT_ZSTD};
+use crate::codec::{
+    self, blosclz, lz4, zstd, FORMAT_BLOSCLZ, FORMAT_LZ4, FORMAT_ZLIB, FORMAT_ZSTD,
+};
 
 /// Decodes `out[need]` of a Zstd stream (`out` is the stream's full length) with the
 /// window decoder when `need` is a strict part of the stream. `false` when the stream
@@ -35,6 +38,7 @@ pub(super) fn decode(
     match format {
         FORMAT_LZ4 => Some(lz4::decompress_prefix(src, out, want)),
         FORMAT_BLOSCLZ => Some(blosclz::decompress_prefix(src, out, want)),
+        FORMAT_ZLIB => Some(codec::zlib_decompress_prefix(src, out, want)),
         _ => None,
     }
 }
@@ -121,6 +125,7 @@ mod tests {
             (FORMAT_LZ4, codec::id::LZ4),
             (FORMAT_LZ4, codec::id::LZ4HC),
             (FORMAT_BLOSCLZ, codec::id::BLOSCLZ),
+            (FORMAT_ZLIB, codec::id::ZLIB),
         ] {
             let mut packed = vec![0u8; src.len() + 64];
             let c = codec::compress_stream(codec_id, 5, &src, &mut packed);
@@ -157,6 +162,7 @@ mod tests {
             check(FORMAT_LZ4, codec::id::LZ4, clevel, &src)?;
             check(FORMAT_LZ4, codec::id::LZ4HC, clevel, &src)?;
             check(FORMAT_BLOSCLZ, codec::id::BLOSCLZ, clevel, &src)?;
+            check(FORMAT_ZLIB, codec::id::ZLIB, clevel, &src)?;
         }
 
         #[test]
@@ -164,10 +170,8 @@ mod tests {
             let mut out = vec![0u8; olen];
             let a = decode(FORMAT_LZ4, &src, &mut out, want).unwrap();
             let b = decode(FORMAT_BLOSCLZ, &src, &mut out, want).unwrap();
-            if let Ok(d) = a {
-                prop_assert!(d.len <= olen && (d.whole || d.len >= want));
-            }
-            if let Ok(d) = b {
+            let c = decode(FORMAT_ZLIB, &src, &mut out, want).unwrap();
+            for d in [a, b, c].into_iter().flatten() {
                 prop_assert!(d.len <= olen && (d.whole || d.len >= want));
             }
         }
