@@ -177,22 +177,31 @@ fn zlib_compress(clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
     })
 }
 
-fn zlib_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+/// Runs `f` with this thread's zlib decompressor, reset for a new stream.
+fn with_inflater<T>(
+    f: impl FnOnce(&mut flate2::Decompress) -> Result<T, &'static str>,
+) -> Result<T, &'static str> {
     ZLIB_D.with(|cell| {
         let mut slot = cell.borrow_mut();
         match &mut *slot {
             Some(d) => d.reset(true),
             None => *slot = Some(flate2::Decompress::new(true)),
         }
-        let Some(d) = slot.as_mut() else {
-            return Err("zlib context creation failed");
-        };
-        match d.decompress(src, dst, flate2::FlushDecompress::Finish) {
+        match slot.as_mut() {
+            Some(d) => f(d),
+            None => Err("zlib context creation failed"),
+        }
+    })
+}
+
+fn zlib_decompress(src: &[u8], dst: &mut [u8]) -> Result<usize, &'static str> {
+    with_inflater(
+        |d| match d.decompress(src, dst, flate2::FlushDecompress::Finish) {
             Ok(flate2::Status::StreamEnd) => Ok(d.total_out() as usize),
             Ok(_) => Err("zlib stream does not end within the block"),
             Err(_) => Err("malformed zlib stream"),
-        }
-    })
+        },
+    )
 }
 
 /// Decodes at least the first `want` bytes of a zlib stream into `dst` (the
@@ -208,15 +217,7 @@ pub(crate) fn zlib_decompress_prefix(
         let len = zlib_decompress(src, dst)?;
         return Ok(lz4::Decoded { len, whole: true });
     }
-    ZLIB_D.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        match &mut *slot {
-            Some(d) => d.reset(true),
-            None => *slot = Some(flate2::Decompress::new(true)),
-        }
-        let Some(d) = slot.as_mut() else {
-            return Err("zlib context creation failed");
-        };
+    with_inflater(|d| {
         let status = d
             .decompress(src, &mut dst[..want], flate2::FlushDecompress::None)
             .map_err(|_| "malformed zlib stream")?;

@@ -212,36 +212,42 @@ fn partial_path_is_taken_for_transposes_and_delta() {
     }
 }
 
-#[test]
-fn lz4_and_blosclz_streams_are_cut_short() {
-    // One long coded stream per block (no split): reading its first items must not
-    // decode the rest (checked through the scratch buffer: bytes past the cut keep
-    // their poison value).
-    let ts = 1;
+/// Reads bytes `range` of block 1 of a two-block chunk of one long coded stream per
+/// block (`codec`, no filter, no split), checks them, and returns the scratch stream
+/// buffer, poisoned with 0xEE before the read: bytes the decoder never wrote keep it.
+fn poisoned_stream_after_read(codec: Codec, clevel: u8, range: Range<usize>) -> Vec<u8> {
     let src: Vec<u8> = (0..256 * 1024u32)
         .map(|i| (i / 7 % 13 + i / 1000) as u8)
         .collect();
-    for codec in [Codec::Lz4, Codec::BloscLz] {
-        let cp = CParams::default()
-            .with_codec(codec)
-            .with_clevel(5)
-            .with_typesize(ts)
-            .with_filters([])
-            .with_blocksize(128 * 1024);
-        let c = compress(&cp, &src).unwrap();
-        let d = Decoder::new(&c).unwrap();
-        assert_eq!(d.h.nblocks(), 2);
-        let mut s = Scratch {
-            a: vec![0xEE; 128 * 1024],
-            ..Scratch::default()
-        };
-        let mut out = vec![0u8; 100];
-        assert!(d
-            .decode_block_part(1, 128 * 1024, 0..100, &mut out, None, &mut s)
-            .unwrap());
-        assert_eq!(out, src[128 * 1024..128 * 1024 + 100]);
+    let cp = CParams::default()
+        .with_codec(codec)
+        .with_clevel(clevel)
+        .with_typesize(1)
+        .with_filters([])
+        .with_blocksize(128 * 1024);
+    let c = compress(&cp, &src).unwrap();
+    let d = Decoder::new(&c).unwrap();
+    assert_eq!(d.h.nblocks(), 2);
+    let mut s = Scratch {
+        a: vec![0xEE; 128 * 1024],
+        ..Scratch::default()
+    };
+    let mut out = vec![0u8; range.len()];
+    assert!(d
+        .decode_block_part(1, 128 * 1024, range.clone(), &mut out, None, &mut s)
+        .unwrap());
+    let at = 128 * 1024;
+    assert_eq!(out, src[at + range.start..at + range.end], "{codec:?}");
+    s.a
+}
+
+#[test]
+fn lz4_blosclz_and_zlib_streams_are_cut_short() {
+    // Reading a stream's first items must not decode the rest.
+    for codec in [Codec::Lz4, Codec::BloscLz, Codec::Zlib] {
+        let a = poisoned_stream_after_read(codec, 5, 0..100);
         assert!(
-            s.a[64 * 1024..].iter().all(|&b| b == 0xEE),
+            a[64 * 1024..].iter().all(|&b| b == 0xEE),
             "{codec:?} decoded the whole stream"
         );
     }
@@ -368,31 +374,9 @@ proptest! {
 
 #[test]
 fn zstd_streams_decode_only_their_window() {
-    // One long coded Zstd stream per block: reading items in its middle leaves most
-    // of the scratch stream untouched (it keeps its poison value).
-    let ts = 1;
-    let src: Vec<u8> = (0..256 * 1024u32)
-        .map(|i| (i / 7 % 13 + i / 1000) as u8)
-        .collect();
-    let cp = CParams::default()
-        .with_codec(Codec::Zstd)
-        .with_clevel(1)
-        .with_typesize(ts)
-        .with_filters([])
-        .with_blocksize(128 * 1024);
-    let c = compress(&cp, &src).unwrap();
-    let d = Decoder::new(&c).unwrap();
-    assert_eq!(d.h.nblocks(), 2);
-    let mut s = Scratch {
-        a: vec![0xEE; 128 * 1024],
-        ..Scratch::default()
-    };
-    let mut out = vec![0u8; 100];
-    assert!(d
-        .decode_block_part(1, 128 * 1024, 70_000..70_100, &mut out, None, &mut s)
-        .unwrap());
-    assert_eq!(out, src[128 * 1024 + 70_000..128 * 1024 + 70_100]);
-    let untouched = s.a.iter().filter(|&&b| b == 0xEE).count();
+    // Reading items in the middle of a long Zstd stream leaves most of it unwritten.
+    let a = poisoned_stream_after_read(Codec::Zstd, 1, 70_000..70_100);
+    let untouched = a.iter().filter(|&&b| b == 0xEE).count();
     assert!(
         untouched > 100 * 1024,
         "decoded {} bytes",
