@@ -209,15 +209,9 @@ impl Dataset {
             self.inner.schema.metadata().clone(),
         ));
         let mut tasks = Vec::new();
-        let mut base = 0u64;
-        for (fi, f) in m.fragments.iter().enumerate() {
-            let (f0, f1) = (base, base + f.rows);
-            base = f1;
-            let (a, b) = (rows.start.max(f0), rows.end.min(f1));
-            if a >= b {
-                continue;
-            }
-            for r in self.kept(f, options.predicate.as_ref(), a - f0..b - f0) {
+        for (fi, local) in self.fragment_rows(&rows) {
+            let f = &m.fragments[fi];
+            for r in self.kept(f, options.predicate.as_ref(), local) {
                 let mut s = r.start;
                 while s < r.end {
                     let e = s.saturating_add(options.batch_size as u64).min(r.end);
@@ -280,20 +274,9 @@ impl Dataset {
         self.check_rows(&rows)?;
         let field = &self.inner.schema.fields()[c];
         let mut arrays = Vec::new();
-        let mut base = 0u64;
-        for f in &self.inner.manifest.fragments {
-            let (f0, f1) = (base, base + f.rows);
-            base = f1;
-            let (a, b) = (rows.start.max(f0), rows.end.min(f1));
-            if a < b {
-                let col = &f.columns[c];
-                arrays.push(arrow::decode(
-                    col,
-                    field,
-                    a - f0..b - f0,
-                    &self.inner.reader,
-                )?);
-            }
+        for (fi, local) in self.fragment_rows(&rows) {
+            let col = &self.inner.manifest.fragments[fi].columns[c];
+            arrays.push(arrow::decode(col, field, local, &self.inner.reader)?);
         }
         match arrays.len() {
             0 => Ok(arrow_array::new_empty_array(field.data_type())),
@@ -304,6 +287,23 @@ impl Dataset {
                 Ok(arrow_select::concat::concat(&refs)?)
             }
         }
+    }
+
+    /// The fragments holding rows `rows`, each with its part of them in its own rows.
+    fn fragment_rows(&self, rows: &Range<u64>) -> impl Iterator<Item = (usize, Range<u64>)> + '_ {
+        let (start, end) = (rows.start, rows.end);
+        let mut base = 0u64;
+        self.inner
+            .manifest
+            .fragments
+            .iter()
+            .enumerate()
+            .filter_map(move |(fi, f)| {
+                let (f0, f1) = (base, base + f.rows);
+                base = f1;
+                let (a, b) = (start.max(f0), end.min(f1));
+                (a < b).then(|| (fi, a - f0..b - f0))
+            })
     }
 
     /// The index of column `name`; `InvalidArgument` if there is none.
