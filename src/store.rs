@@ -24,6 +24,7 @@ use std::time::Duration;
 
 pub use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
+pub(crate) use local::Stamp;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::throttle::{ThrottleConfig, ThrottledStore};
@@ -337,6 +338,19 @@ impl Store {
             Path::parse(path).map_err(|e| Error::invalid("path", format!("{path:?}: {e}")))?;
         Ok((!rel.as_ref().is_empty() && local::is_plain(rel.as_ref()))
             .then(|| dir.join(rel.as_ref())))
+    }
+
+    /// The settled [`Stamp`] of the local file or directory `path` (see
+    /// [`local::stamp`]); `None` for stores that do not read local files
+    /// directly, for missing paths and for stamps too recent to rely on.
+    pub(crate) fn local_stamp(&self, path: &str) -> Option<Stamp> {
+        let Some(dir) = &self.local else {
+            return None;
+        };
+        let rel = Path::parse(path).ok()?;
+        local::is_plain(rel.as_ref())
+            .then(|| local::stamp(&dir.join(rel.as_ref())))
+            .flatten()
     }
 
     /// Reads the whole object at `path`.

@@ -61,6 +61,75 @@ pub(super) fn open(path: &Path) -> io::Result<File> {
     File::open(path)
 }
 
+/// What `stat` says of a local file or directory that changes whenever it does
+/// (a directory: whenever an entry is added, removed or renamed): device, inode,
+/// size, link count, modification and change times. Two stamps of the same path
+/// compare equal only if nothing changed in between, provided the first one is
+/// [`settled`](stamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    nlink: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    /// Whether `other` stamps the same file or directory (perhaps changed since).
+    pub(crate) fn same_inode(&self, other: &Stamp) -> bool {
+        (self.dev, self.ino) == (other.dev, other.ino)
+    }
+}
+
+/// The [`Stamp`] of `path` when it is settled: its newest time lies further in
+/// the past than the file system's timestamp granularity, so that any later
+/// change must give another stamp. A change in the same clock tick as the stamp
+/// could keep its times (kernels stamp files from a coarse clock, FAT and ext3
+/// keep whole seconds); such a stamp is `None`, as is any error and any platform
+/// without inode numbers.
+pub(crate) fn stamp(path: &Path) -> Option<Stamp> {
+    stamp_at(path, std::time::SystemTime::now())
+}
+
+/// [`stamp`] with the current time `now`, read before the `stat`.
+#[cfg(unix)]
+fn stamp_at(path: &Path, now: std::time::SystemTime) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    let s = Stamp {
+        dev: m.dev(),
+        ino: m.ino(),
+        size: m.size(),
+        nlink: m.nlink(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+    };
+    settled(s.mtime.max(s.ctime), now).then_some(s)
+}
+
+#[cfg(not(unix))]
+fn stamp_at(_path: &Path, _now: std::time::SystemTime) -> Option<Stamp> {
+    None
+}
+
+/// Whether a time stamp `(seconds, nanoseconds)` since the epoch lies far enough
+/// before `now`: 2 s for whole-second stamps (FAT keeps even seconds), else
+/// 100 ms (ten ticks of the slowest kernel clock).
+fn settled((secs, nanos): (i64, i64), now: std::time::SystemTime) -> bool {
+    let Ok(now) = now.duration_since(std::time::UNIX_EPOCH) else {
+        return false;
+    };
+    let margin_ns: i128 = if nanos == 0 {
+        2_000_000_000
+    } else {
+        100_000_000
+    };
+    let t = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+    t + margin_ns < now.as_nanos() as i128
+}
+
 /// The file's size.
 pub(super) fn size(path: &Path) -> io::Result<u64> {
     let m = std::fs::metadata(path)?;
@@ -184,6 +253,44 @@ pub(super) fn error(op: &'static str, path: &Path, e: io::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stamps_settle_after_the_timestamp_granularity() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |s: u64, ns: u32| UNIX_EPOCH + Duration::new(s, ns);
+        // Nanosecond stamps: 100 ms.
+        assert!(!settled((1000, 5), at(1000, 100_000_005)));
+        assert!(settled((1000, 5), at(1000, 100_000_006)));
+        // Whole-second stamps (ext3, FAT): 2 s.
+        assert!(!settled((1000, 0), at(1001, 999_999_999)));
+        assert!(!settled((1000, 0), at(1002, 0)));
+        assert!(settled((1000, 0), at(1002, 1)));
+        // A clock before the epoch settles nothing.
+        assert!(!settled((0, 1), UNIX_EPOCH - Duration::from_secs(1)));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn stamps_change_with_directory_entries() {
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().unwrap();
+        let past = SystemTime::now() - Duration::from_secs(60);
+        let age = |p: &Path| File::open(p).unwrap().set_modified(past).unwrap();
+        // Just changed: not settled.
+        assert_eq!(stamp(dir.path()), None);
+        age(dir.path());
+        // The change time cannot be set back: still too recent.
+        assert_eq!(stamp(dir.path()), None);
+        let later = SystemTime::now() + Duration::from_secs(60);
+        let a = stamp_at(dir.path(), later).unwrap();
+        assert_eq!(stamp_at(dir.path(), later), Some(a));
+        std::fs::write(dir.path().join("x"), b"1").unwrap();
+        age(dir.path());
+        let b = stamp_at(dir.path(), later + Duration::from_secs(1)).unwrap();
+        assert_ne!(a, b, "an added entry changes the stamp");
+        assert!(a.same_inode(&b));
+        assert_eq!(stamp(&dir.path().join("missing")), None);
+    }
 
     #[test]
     fn plain_paths_are_simple_relative_names() {
