@@ -32,6 +32,7 @@
 mod info;
 pub mod manifest;
 mod ranged;
+mod reopen;
 mod writer;
 
 use std::ops::Range;
@@ -125,13 +126,34 @@ impl Dataset {
     ///
     /// # Errors
     /// As [`Dataset::open`].
+    ///
+    /// A local dataset opened before in this process, whose `_manifest/` folder has
+    /// not changed since, is opened again from what was read then (one `stat`):
+    /// see [`clear_reopen_cache`].
     pub fn open_store(store: Store) -> Result<Dataset> {
+        let (stamp, reader) = match reopen::lookup(&store) {
+            reopen::Found::Same(manifest, schema, reader) => {
+                return Ok(Dataset {
+                    inner: Arc::new(Inner {
+                        reader,
+                        manifest,
+                        schema,
+                    }),
+                })
+            }
+            reopen::Found::Changed { stamp, reader } => (stamp, reader),
+        };
         let m = store::block_on(manifest::load_latest(&store))??.ok_or_else(|| Error::Dataset {
             path: manifest::MANIFEST_DIR.to_string(),
             kind: DatasetErrorKind::NotFound,
             detail: format!("no dataset at {}", store.url()),
         })?;
-        Dataset::from_manifest(store, m)
+        let ds = Dataset::with_reader(reader, m)?;
+        if let Some(stamp) = stamp {
+            let inner = &ds.inner;
+            reopen::keep(&store, stamp, &inner.manifest, &inner.schema, &inner.reader);
+        }
+        Ok(ds)
     }
 
     /// Opens version `version` of the dataset in `store`.
@@ -152,10 +174,14 @@ impl Dataset {
     }
 
     fn from_manifest(store: Store, manifest: Arc<Manifest>) -> Result<Dataset> {
+        Dataset::with_reader(FrameReader::new(store), manifest)
+    }
+
+    fn with_reader(reader: FrameReader, manifest: Arc<Manifest>) -> Result<Dataset> {
         let schema = manifest.schema()?;
         Ok(Dataset {
             inner: Arc::new(Inner {
-                reader: FrameReader::new(store),
+                reader,
                 manifest,
                 schema,
             }),
@@ -398,4 +424,11 @@ pub fn unwrap_arrow_error(e: ArrowError) -> Error {
         },
         other => Error::Arrow(other),
     }
+}
+
+/// Forgets the local datasets kept for reopening (see [`Dataset::open_store`]),
+/// closing the column files they hold open once no [`Dataset`] uses them: call
+/// it after deleting a dataset this process read, to free its disk space at once.
+pub fn clear_reopen_cache() {
+    reopen::clear();
 }

@@ -319,45 +319,65 @@ impl Prefixes {
     }
 }
 
-/// Reads column frames of one dataset, caching footers and chunk prefixes.
-#[derive(Debug)]
-pub(crate) struct FrameReader {
-    pub(crate) store: Store,
-    /// `store` with the coalescing gap used for reads.
-    io: Store,
+/// What a reader keeps of the frames it read: footers, chunk prefixes and open
+/// local files. Frames never change once written (every fragment has a fresh
+/// id), so readers of one dataset may share it (see `dataset::reopen`).
+#[derive(Debug, Default)]
+pub(crate) struct ReadCache {
+    /// Footers by path (at most [`CACHED_FOOTERS`]).
     footers: Mutex<HashMap<String, Arc<Footer>>>,
     /// Chunk prefixes (header, block starts, dictionary) by path and chunk.
     prefixes: Mutex<Prefixes>,
-    /// Open local files (at most [`OPEN_FILES`]): frames never change.
+    /// Open local files (at most [`OPEN_FILES`]).
     files: Mutex<HashMap<String, Arc<std::fs::File>>>,
 }
 
 /// Most local files a reader keeps open.
 const OPEN_FILES: usize = 64;
+/// Most footers a reader keeps.
+const CACHED_FOOTERS: usize = 1 << 12;
+
+/// Reads column frames of one dataset through a [`ReadCache`].
+#[derive(Debug)]
+pub(crate) struct FrameReader {
+    pub(crate) store: Store,
+    /// `store` with the coalescing gap used for reads.
+    io: Store,
+    cache: Arc<ReadCache>,
+}
 
 impl FrameReader {
+    /// A reader of `store` with an empty cache.
     pub(crate) fn new(store: Store) -> Self {
+        Self::with_cache(store, Arc::default())
+    }
+
+    /// A reader of `store` that shares `cache` (which must come from a reader of
+    /// the same dataset).
+    pub(crate) fn with_cache(store: Store, cache: Arc<ReadCache>) -> Self {
         let io = if store.is_local() {
             store.with_coalesce_gap(LOCAL_GAP)
         } else {
             store.with_coalesce_gap(REMOTE_GAP)
         };
-        FrameReader {
-            store,
-            io,
-            footers: Mutex::new(HashMap::new()),
-            prefixes: Mutex::new(Prefixes::default()),
-            files: Mutex::new(HashMap::new()),
-        }
+        FrameReader { store, io, cache }
+    }
+
+    /// The reader's cache, to share with a later reader of the same dataset.
+    pub(crate) fn cache(&self) -> Arc<ReadCache> {
+        self.cache.clone()
     }
 
     fn cached(&self, path: &str) -> Option<Arc<Footer>> {
-        self.footers.lock().ok()?.get(path).cloned()
+        self.cache.footers.lock().ok()?.get(path).cloned()
     }
 
     fn remember(&self, path: &str, f: Footer) -> Arc<Footer> {
         let f = Arc::new(f);
-        if let Ok(mut m) = self.footers.lock() {
+        if let Ok(mut m) = self.cache.footers.lock() {
+            if m.len() >= CACHED_FOOTERS {
+                m.clear();
+            }
             m.insert(path.to_string(), f.clone());
         }
         f
@@ -435,14 +455,20 @@ impl FrameReader {
         if !self.io.is_local() {
             return Ok(None);
         }
-        if let Some(f) = self.files.lock().ok().and_then(|m| m.get(path).cloned()) {
+        if let Some(f) = self
+            .cache
+            .files
+            .lock()
+            .ok()
+            .and_then(|m| m.get(path).cloned())
+        {
             return Ok(Some(f));
         }
         let Some(f) = self.io.open_local(path)? else {
             return Ok(None);
         };
         let f = Arc::new(f);
-        if let Ok(mut m) = self.files.lock() {
+        if let Ok(mut m) = self.cache.files.lock() {
             if m.len() >= OPEN_FILES {
                 m.clear();
             }
@@ -452,7 +478,7 @@ impl FrameReader {
     }
 
     fn prefix(&self, path: &str, chunk: usize) -> Option<store::Bytes> {
-        self.prefixes.lock().ok()?.get(path, chunk)
+        self.cache.prefixes.lock().ok()?.get(path, chunk)
     }
 
     fn read(&self, meta: &BufferMeta, items: Range<u64>, dst: &mut [u8]) -> Result<()> {
@@ -615,7 +641,7 @@ impl FrameReader {
                     Plan::NeedPrefix(_) => prefixes[k] = Some(next()?),
                     Plan::Raw(_) => pieces[k].got = Got::Raw(next()?),
                     Plan::Blocks(rs) => {
-                        if let Ok(mut m) = self.prefixes.lock() {
+                        if let Ok(mut m) = self.cache.prefixes.lock() {
                             m.insert(path, pieces[k].chunk, pre.clone());
                         }
                         let Loc::Stored(a, _) = footer.chunks[pieces[k].chunk] else {

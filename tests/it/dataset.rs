@@ -849,3 +849,98 @@ fn manifests_without_chunk_offsets_are_read_through_the_frame_footers() {
     assert_eq!(got, batch(12_345, 27_000 - 12_345));
     assert!(store.stats().get_requests > 4, "footers were probed");
 }
+
+/// Waits until the times of `dir` lie further in the past than b2frame's margin
+/// for trusting a stamp (100 ms, 2 s on whole-second file systems).
+#[cfg(unix)]
+fn wait_until_settled(dir: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let m = std::fs::metadata(dir).unwrap();
+    let newest = (m.mtime(), m.mtime_nsec()).max((m.ctime(), m.ctime_nsec()));
+    let at = UNIX_EPOCH + Duration::new(newest.0 as u64, newest.1 as u32);
+    let margin = Duration::from_millis(if newest.1 == 0 { 2200 } else { 150 });
+    if let Ok(wait) = (at + margin).duration_since(SystemTime::now()) {
+        std::thread::sleep(wait);
+    }
+}
+
+/// A local dataset opened again in this process, its `_manifest/` folder
+/// unchanged, makes no request at all; a commit through another handle is seen
+/// at once, a deleted dataset is `NotFound`, and one written again at the same
+/// path reads its new rows.
+#[cfg(unix)]
+#[test]
+fn reopening_an_unchanged_local_dataset_reads_nothing_and_sees_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ds");
+    let url = path.to_str().unwrap();
+    let manifests = path.join("_manifest");
+    let ids = |ds: &Dataset, rows: std::ops::Range<u64>| -> Vec<i64> {
+        let a = ds.read_column("id", rows).unwrap();
+        a.as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec()
+    };
+    write(
+        &Store::from_url(url, []).unwrap(),
+        0,
+        100,
+        WriteMode::Create,
+    );
+    wait_until_settled(&manifests);
+    let first = Store::from_url(url, []).unwrap();
+    let a = Dataset::open_store(first.clone()).unwrap();
+    assert_eq!(first.stats().list_requests, 1);
+    assert_eq!(ids(&a, 10..13), [10, 11, 12]);
+    // Reopened: no listing, no manifest read; the same parse.
+    let again = Store::from_url(url, []).unwrap();
+    let b = Dataset::open_store(again.clone()).unwrap();
+    assert_eq!(
+        (again.stats().list_requests, again.stats().get_requests),
+        (0, 0)
+    );
+    assert!(std::ptr::eq(a.manifest(), b.manifest()));
+    assert_eq!(ids(&b, 97..100), [97, 98, 99]);
+    // A commit through another handle, reopened at once (its stamp is recent).
+    write(
+        &Store::from_url(url, []).unwrap(),
+        100,
+        50,
+        WriteMode::Append,
+    );
+    let s = Store::from_url(url, []).unwrap();
+    let c = Dataset::open_store(s.clone()).unwrap();
+    assert_eq!(
+        (c.version(), c.num_rows(), s.stats().list_requests),
+        (2, 150, 1)
+    );
+    assert_eq!(ids(&c, 98..102), [98, 99, 100, 101]);
+    // Once settled, version 2 is kept in turn.
+    wait_until_settled(&manifests);
+    let _ = Dataset::open(url).unwrap();
+    let s = Store::from_url(url, []).unwrap();
+    assert_eq!(Dataset::open_store(s.clone()).unwrap().version(), 2);
+    assert_eq!(s.stats().list_requests, 0);
+    // Deleted: not found, whatever was kept.
+    std::fs::remove_dir_all(&path).unwrap();
+    let (_, kind, _) = dataset_err(Dataset::open(url).unwrap_err());
+    assert_eq!(kind, DatasetErrorKind::NotFound);
+    // Written again at the same path: the new rows.
+    write(
+        &Store::from_url(url, []).unwrap(),
+        5000,
+        100,
+        WriteMode::Create,
+    );
+    wait_until_settled(&manifests);
+    let d = Dataset::open(url).unwrap();
+    assert_eq!((d.version(), ids(&d, 0..2)), (1, vec![5000, 5001]));
+    assert_eq!(ids(&Dataset::open(url).unwrap(), 99..100), [5099]);
+    b2frame::dataset::clear_reopen_cache();
+    let s = Store::from_url(url, []).unwrap();
+    assert_eq!(Dataset::open_store(s.clone()).unwrap().version(), 1);
+    assert_eq!(s.stats().list_requests, 1);
+}
