@@ -31,7 +31,7 @@
 //!   [`Store`] range requests (the same client and runtime).
 //!
 //! `B2FRAME_RUNS=w,r,s,s3` overrides the run counts, `B2FRAME_ONLY=b2frame` keeps
-//! one format, `B2FRAME_PROFILE=write|read|slice|slice_opened` loops one b2frame
+//! one format, `B2FRAME_PROFILE=write|read|parse|slice|slice_opened` loops one b2frame
 //! operation for a profiler instead.
 //!
 //! Criterion then measures flights only: `{write,full_read,slice1000,
@@ -722,17 +722,7 @@ fn summary(t: &Table, runs: [usize; 4]) {
     if formats.contains(&Format::B2frame) {
         // Datasets share parsed manifests by content, so the cold slices above
         // reuse one parse: a process's first open also parses the manifest.
-        let dir = t.path(Format::B2frame).join("_manifest");
-        let newest = std::fs::read_dir(&dir)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .max()
-            .unwrap();
-        let bytes = std::fs::read(&newest).unwrap();
-        let name = format!(
-            "_manifest/{}",
-            newest.file_name().unwrap().to_str().unwrap()
-        );
+        let (name, bytes) = newest_manifest(&t.path(Format::B2frame));
         let parse = median(ns.max(3), || {
             black_box(b2frame::dataset::Manifest::parse(&name, &bytes).unwrap());
         });
@@ -745,9 +735,24 @@ fn summary(t: &Table, runs: [usize; 4]) {
     println!("load after {}: {}", t.name, loadavg());
 }
 
+/// The name (`_manifest/…`) and bytes of the newest manifest of the dataset at `ds`.
+fn newest_manifest(ds: &Path) -> (String, Vec<u8>) {
+    let newest = std::fs::read_dir(ds.join("_manifest"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .max()
+        .unwrap();
+    let name = format!(
+        "_manifest/{}",
+        newest.file_name().unwrap().to_str().unwrap()
+    );
+    (name, std::fs::read(&newest).unwrap())
+}
+
 /// Repeats one b2frame operation on flights (`B2FRAME_PROFILE_LINEITEM=1`:
 /// lineitem sf 0.2) for 8 s, for a profiler (`perf record`), then exits: `write`,
-/// `read` (full), `slice` (cold) or `slice_opened`.
+/// `read` (full), `parse` (the newest manifest), `slice` (cold) or
+/// `slice_opened`.
 fn profile(what: &str) -> ! {
     let t = if std::env::var("B2FRAME_PROFILE_LINEITEM").is_ok() {
         lineitem(0.2)
@@ -771,6 +776,10 @@ fn profile(what: &str) -> ! {
             }
             "read" => {
                 full_read(Format::B2frame, &p);
+            }
+            "parse" => {
+                let (name, bytes) = newest_manifest(&p);
+                black_box(b2frame::dataset::Manifest::parse(&name, &bytes).unwrap());
             }
             "slice" => {
                 let mut o = open(Format::B2frame, &src, col);

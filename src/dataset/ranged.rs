@@ -5,7 +5,8 @@
 //! and last few KiB of the object). Then an item range costs, per touched chunk:
 //! the whole chunk when the range covers it or the chunk is small; otherwise the
 //! chunk's prefix (header and block starts, cached per reader) and then only the
-//! blocks that hold the range ([`crate::chunk::partial`]). On remote stores the
+//! blocks that hold the range ([`crate::chunk::partial`]); chunks of at most
+//! 4 KiB (validity bitmaps, small dictionaries) are kept whole. On remote stores the
 //! prefix request goes out with a guess of the blocks' bytes, so a cold slice
 //! usually costs one round trip. Local files are read with `pread` on the
 //! calling thread, through a small per-reader cache of open files.
@@ -229,6 +230,12 @@ const MIN_BLOCK_GUESS: u64 = 8 << 10;
 const REMOTE_GAP: u64 = 64 << 10;
 /// Most chunk prefixes a reader keeps (a few hundred bytes each).
 const CACHED_PREFIXES: usize = 1 << 14;
+/// Most bytes of prefixes and small whole chunks a reader keeps.
+const CACHED_BYTES: usize = 16 << 20;
+/// Chunks at most this long are kept whole once fetched (as their own prefix):
+/// validity bitmaps and dictionary keys of a few KiB, read by every slice of
+/// their column, then cost no request.
+const KEEP_WHOLE: u64 = 4 << 10;
 
 impl Footer {
     /// The footer the manifest describes: `chunksize` and `chunk_offsets` (one
@@ -292,10 +299,12 @@ enum Got {
 }
 
 /// Chunk prefixes by frame path, then chunk index (a lookup allocates nothing).
+/// A prefix as long as its chunk is the whole chunk.
 #[derive(Debug, Default)]
 struct Prefixes {
     by_path: HashMap<String, HashMap<usize, store::Bytes>>,
     count: usize,
+    bytes: usize,
 }
 
 impl Prefixes {
@@ -303,12 +312,15 @@ impl Prefixes {
         self.by_path.get(path)?.get(&chunk).cloned()
     }
 
-    /// Keeps `prefix`, forgetting all once [`CACHED_PREFIXES`] are held.
+    /// Keeps `prefix`, forgetting all once [`CACHED_PREFIXES`] or
+    /// [`CACHED_BYTES`] are held.
     fn insert(&mut self, path: &str, chunk: usize, prefix: store::Bytes) {
-        if self.count >= CACHED_PREFIXES {
+        if self.count >= CACHED_PREFIXES || self.bytes >= CACHED_BYTES {
             self.by_path.clear();
             self.count = 0;
+            self.bytes = 0;
         }
+        self.bytes += prefix.len();
         let chunks = match self.by_path.get_mut(path) {
             Some(c) => c,
             None => self.by_path.entry(path.to_string()).or_default(),
@@ -551,10 +563,15 @@ impl FrameReader {
         let mut want = Vec::new(); // (piece, what: 0 whole, 1 prefix, 2 guess)
         let mut prefixes: Vec<Option<store::Bytes>> = vec![None; pieces.len()];
         let mut guesses: Vec<Option<(u64, store::Bytes)>> = vec![None; pieces.len()];
-        for (k, p) in pieces.iter().enumerate() {
+        for (k, p) in pieces.iter_mut().enumerate() {
             let Loc::Stored(a, b) = footer.chunks[p.chunk] else {
                 continue;
             };
+            let cached = self.prefix(path, p.chunk);
+            if let Some(c) = cached.as_ref().filter(|c| c.len() as u64 == b - a) {
+                p.got = Got::Whole(c.clone());
+                continue;
+            }
             let whole = p.within.start == 0 && p.within.end == p.len;
             let guess = (!self.io.is_local()).then(|| {
                 let clen = b - a;
@@ -563,7 +580,6 @@ impl FrameReader {
                 let s1 = a + clen * p.within.end / p.len.max(1);
                 s0.saturating_sub(avg).max(a)..(s1 + avg).min(b)
             });
-            let cached = self.prefix(path, p.chunk);
             if whole
                 || b - a <= WHOLE_CHUNK
                 || (cached.is_none()
@@ -589,7 +605,14 @@ impl FrameReader {
             let got = self.fetch(path, &ranges)?;
             for (((k, what), bytes), r) in want.into_iter().zip(got).zip(&ranges) {
                 match what {
-                    0 => pieces[k].got = Got::Whole(bytes),
+                    0 => {
+                        if bytes.len() as u64 <= KEEP_WHOLE {
+                            if let Ok(mut m) = self.cache.prefixes.lock() {
+                                m.insert(path, pieces[k].chunk, bytes.clone());
+                            }
+                        }
+                        pieces[k].got = Got::Whole(bytes)
+                    }
                     1 => prefixes[k] = Some(bytes),
                     _ => guesses[k] = Some((r.start, bytes)),
                 }
