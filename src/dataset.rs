@@ -148,12 +148,15 @@ impl Dataset {
             kind: DatasetErrorKind::NotFound,
             detail: format!("no dataset at {}", store.url()),
         })?;
-        let ds = Dataset::with_reader(reader, m)?;
-        if let Some(stamp) = stamp {
-            let inner = &ds.inner;
-            reopen::keep(&store, stamp, &inner.manifest, &inner.schema, &inner.reader);
-        }
-        Ok(ds)
+        let schema = m.schema()?;
+        let reader = reopen::keep(&store, stamp, &m, &schema, reader);
+        Ok(Dataset {
+            inner: Arc::new(Inner {
+                reader,
+                manifest: m,
+                schema,
+            }),
+        })
     }
 
     /// Opens version `version` of the dataset in `store`.
@@ -174,14 +177,10 @@ impl Dataset {
     }
 
     fn from_manifest(store: Store, manifest: Arc<Manifest>) -> Result<Dataset> {
-        Dataset::with_reader(FrameReader::new(store), manifest)
-    }
-
-    fn with_reader(reader: FrameReader, manifest: Arc<Manifest>) -> Result<Dataset> {
         let schema = manifest.schema()?;
         Ok(Dataset {
             inner: Arc::new(Inner {
-                reader,
+                reader: FrameReader::new(store),
                 manifest,
                 schema,
             }),

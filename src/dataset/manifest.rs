@@ -322,13 +322,23 @@ static TAGGED: Recent<String> = Recent::new();
 /// on every write). Local and in-memory stores are left out: their tags come
 /// from inode and time, or from a per-instance counter.
 fn tag_key(store: &Store, path: &str, tag: Option<&str>) -> Option<String> {
+    let remote = tags_follow_content(store);
+    Some(format!(
+        "{}|{path}|{}",
+        store.url(),
+        tag.filter(|_| remote)?
+    ))
+}
+
+/// Whether `store`'s entity tags change with the content: S3's, GCS's and
+/// Azure's (see [`TAGGED`]).
+pub(crate) fn tags_follow_content(store: &Store) -> bool {
     let url = store.url();
-    let remote = [
+    [
         "s3://", "s3a://", "gs://", "az://", "azure://", "abfs://", "abfss://",
     ]
     .iter()
-    .any(|s| url.starts_with(s));
-    Some(format!("{url}|{path}|{}", tag.filter(|_| remote)?))
+    .any(|s| url.starts_with(s))
 }
 
 /// Loads the newest version, `None` when there is none.

@@ -9,8 +9,13 @@
 //! once written, and an entry is kept only under a settled stamp (see
 //! [`crate::store::Stamp`]): a stamp taken before the listing, whose times lie
 //! further in the past than the file system's timestamp granularity, so that a
-//! later commit cannot leave it unchanged. Stores other than plain local
-//! directories are never kept.
+//! later commit cannot leave it unchanged.
+//!
+//! Object stores have no such stamp and are listed on every opening; when the
+//! newest manifest turns out to be the one kept (the same entity tag, see
+//! [`super::manifest`]), the new reader shares the kept one's footers and chunk
+//! prefixes, so a cold slice needs no prefix request. In-memory stores are
+//! never kept.
 
 use std::sync::{Arc, Mutex};
 
@@ -26,7 +31,8 @@ const KEPT: usize = 8;
 /// One dataset as last opened.
 struct Kept {
     url: Arc<str>,
-    stamp: Stamp,
+    /// The stamp of a local `_manifest/` folder when settled.
+    stamp: Option<Stamp>,
     manifest: Arc<Manifest>,
     schema: SchemaRef,
     cache: Arc<ReadCache>,
@@ -39,9 +45,9 @@ static KEPT_DATASETS: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
 pub(crate) enum Found {
     /// The newest version is the one kept: its manifest, schema and a reader.
     Same(Arc<Manifest>, SchemaRef, FrameReader),
-    /// Open it afresh; keep it under `stamp` (when settled) with [`keep`], and
-    /// read through `reader` (sharing what the previous opening cached when the
-    /// `_manifest/` folder is the same one).
+    /// Open it afresh and hand it to [`keep`] with `stamp` (a local folder's,
+    /// when settled) and `reader` (which shares what the previous opening cached
+    /// when the `_manifest/` folder is the same one).
     Changed {
         stamp: Option<Stamp>,
         reader: FrameReader,
@@ -57,7 +63,7 @@ pub(crate) fn lookup(store: &Store) -> Found {
         if let Ok(mut kept) = KEPT_DATASETS.lock() {
             if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
                 let k = kept.remove(i);
-                if k.stamp == s {
+                if k.stamp == Some(s) {
                     let found = Found::Same(
                         k.manifest.clone(),
                         k.schema.clone(),
@@ -68,7 +74,7 @@ pub(crate) fn lookup(store: &Store) -> Found {
                 }
                 // Another version of the same folder: its frames are still
                 // the same files.
-                shared = k.stamp.same_inode(&s).then_some(k.cache);
+                shared = k.stamp.is_some_and(|k| k.same_inode(&s)).then_some(k.cache);
             }
         }
     }
@@ -79,18 +85,31 @@ pub(crate) fn lookup(store: &Store) -> Found {
     Found::Changed { stamp, reader }
 }
 
-/// Keeps the dataset opened from `store` under `stamp` (taken by [`lookup`]).
+/// Keeps the dataset opened from `store` with `manifest` under `stamp` (taken by
+/// [`lookup`]); returns the reader to use: one sharing the kept cache when the
+/// kept dataset has the same manifest, else `reader`.
 pub(crate) fn keep(
     store: &Store,
-    stamp: Stamp,
+    stamp: Option<Stamp>,
     manifest: &Arc<Manifest>,
     schema: &SchemaRef,
-    reader: &FrameReader,
-) {
+    reader: FrameReader,
+) -> FrameReader {
+    if !(store.is_local() || super::manifest::tags_follow_content(store)) {
+        return reader;
+    }
     let Ok(mut kept) = KEPT_DATASETS.lock() else {
-        return;
+        return reader;
     };
-    kept.retain(|k| *k.url != *store.url());
+    let mut cache = reader.cache();
+    let mut reader = reader;
+    if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
+        let k = kept.remove(i);
+        if Arc::ptr_eq(&k.manifest, manifest) && !Arc::ptr_eq(&k.cache, &cache) {
+            reader = FrameReader::with_cache(store.clone(), k.cache.clone());
+            cache = k.cache;
+        }
+    }
     if kept.len() >= KEPT {
         kept.remove(0);
     }
@@ -99,8 +118,9 @@ pub(crate) fn keep(
         stamp,
         manifest: manifest.clone(),
         schema: schema.clone(),
-        cache: reader.cache(),
+        cache,
     });
+    reader
 }
 
 /// Forgets every kept dataset, closing the files they held open (once no open

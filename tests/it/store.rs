@@ -431,6 +431,16 @@ mod dataset_s3 {
         let st = again.stats();
         assert_eq!((st.list_requests, st.get_requests), (1, 0), "{st:?}");
         assert_eq!(ds.num_rows(), 1000);
+        // What that opening read is shared by the next one of the same manifest:
+        // the small chunk it read whole costs no request again.
+        assert_eq!(slice(&ds, "id", 10..12).len(), 2);
+        assert_eq!(again.stats().get_requests, 1);
+        let third = Store::from_url(&url, s3_options(&endpoint)).unwrap();
+        let ds = Dataset::open_store(third.clone()).unwrap();
+        let got = slice(&ds, "id", 10..12);
+        assert_eq!(got.as_ref(), &Int64Array::from(vec![10, 11]) as &dyn Array);
+        let st = third.stats();
+        assert_eq!((st.list_requests, st.get_requests), (1, 0), "{st:?}");
         // Delete everything and write other rows at the same URL.
         let listed = b2frame::store::block_on(store.list("")).unwrap().unwrap();
         for (p, _) in listed {
