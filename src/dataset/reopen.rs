@@ -62,8 +62,8 @@ pub(crate) fn lookup(store: &Store) -> Found {
     if let Some(s) = stamp {
         if let Ok(mut kept) = KEPT_DATASETS.lock() {
             if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
-                let k = kept.remove(i);
-                if k.stamp == Some(s) {
+                if kept[i].stamp == Some(s) {
+                    let k = kept.remove(i);
                     let found = Found::Same(
                         k.manifest.clone(),
                         k.schema.clone(),
@@ -73,8 +73,12 @@ pub(crate) fn lookup(store: &Store) -> Found {
                     return found;
                 }
                 // Another version of the same folder: its frames are still
-                // the same files.
-                shared = k.stamp.is_some_and(|k| k.same_inode(&s)).then_some(k.cache);
+                // the same files ([`keep`] replaces the entry).
+                let k = &kept[i];
+                shared = k
+                    .stamp
+                    .is_some_and(|k| k.same_inode(&s))
+                    .then(|| k.cache.clone());
             }
         }
     }
