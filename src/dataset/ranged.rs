@@ -312,9 +312,11 @@ impl Prefixes {
         self.by_path.get(path)?.get(&chunk).cloned()
     }
 
-    /// Keeps `prefix`, forgetting all once [`CACHED_PREFIXES`] or
+    /// Keeps a copy of `prefix` (a slice of a coalesced read would keep the
+    /// whole read alive), forgetting all once [`CACHED_PREFIXES`] or
     /// [`CACHED_BYTES`] are held.
-    fn insert(&mut self, path: &str, chunk: usize, prefix: store::Bytes) {
+    fn insert(&mut self, path: &str, chunk: usize, prefix: &[u8]) {
+        let prefix = store::Bytes::copy_from_slice(prefix);
         if self.count >= CACHED_PREFIXES || self.bytes >= CACHED_BYTES {
             self.by_path.clear();
             self.count = 0;
@@ -608,7 +610,7 @@ impl FrameReader {
                     0 => {
                         if bytes.len() as u64 <= KEEP_WHOLE {
                             if let Ok(mut m) = self.cache.prefixes.lock() {
-                                m.insert(path, pieces[k].chunk, bytes.clone());
+                                m.insert(path, pieces[k].chunk, &bytes);
                             }
                         }
                         pieces[k].got = Got::Whole(bytes)
@@ -665,7 +667,7 @@ impl FrameReader {
                     Plan::Raw(_) => pieces[k].got = Got::Raw(next()?),
                     Plan::Blocks(rs) => {
                         if let Ok(mut m) = self.cache.prefixes.lock() {
-                            m.insert(path, pieces[k].chunk, pre.clone());
+                            m.insert(path, pieces[k].chunk, &pre);
                         }
                         let Loc::Stored(a, _) = footer.chunks[pieces[k].chunk] else {
                             return Err(corrupt(path, "short read"));
@@ -746,6 +748,23 @@ impl BufferSource for FrameReader {
 mod tests {
     use super::*;
     use crate::{CParams, SChunk, Storage};
+
+    #[test]
+    fn kept_prefixes_are_copies_that_do_not_pin_the_read_they_came_from() {
+        let read = store::Bytes::from(vec![7u8; 1 << 20]);
+        let mut p = Prefixes::default();
+        p.insert("a", 3, &read.slice(100..400));
+        let kept = p.get("a", 3).unwrap();
+        assert_eq!(&kept[..], &read[100..400]);
+        let inside = read.as_ptr_range();
+        assert!(!inside.contains(&kept.as_ptr()), "kept a slice of the read");
+        assert_eq!((p.count, p.bytes), (1, 300));
+        assert_eq!(p.get("a", 2), None);
+        // Beyond the byte bound everything is forgotten first.
+        p.bytes = CACHED_BYTES;
+        p.insert("b", 0, b"xy");
+        assert_eq!((p.get("a", 3), p.count, p.bytes), (None, 1, 2));
+    }
 
     #[test]
     fn footer_from_probes_matches_the_frame() {
