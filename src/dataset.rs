@@ -131,7 +131,7 @@ impl Dataset {
     /// not changed since, is opened again from what was read then (one `stat`):
     /// see [`clear_reopen_cache`].
     pub fn open_store(store: Store) -> Result<Dataset> {
-        let (stamp, reader) = match reopen::lookup(&store) {
+        let (stamp, reader, seen) = match reopen::lookup(&store) {
             reopen::Found::Same(manifest, schema, reader) => {
                 return Ok(Dataset {
                     inner: Arc::new(Inner {
@@ -141,12 +141,18 @@ impl Dataset {
                     }),
                 })
             }
-            reopen::Found::Changed { stamp, reader } => (stamp, reader),
+            reopen::Found::Changed {
+                stamp,
+                reader,
+                seen,
+            } => (stamp, reader, seen),
         };
-        let m = store::block_on(manifest::load_latest(&store))??.ok_or_else(|| Error::Dataset {
-            path: manifest::MANIFEST_DIR.to_string(),
-            kind: DatasetErrorKind::NotFound,
-            detail: format!("no dataset at {}", store.url()),
+        let m = store::block_on(manifest::load_latest(&store, seen))??.ok_or_else(|| {
+            Error::Dataset {
+                path: manifest::MANIFEST_DIR.to_string(),
+                kind: DatasetErrorKind::NotFound,
+                detail: format!("no dataset at {}", store.url()),
+            }
         })?;
         let schema = m.schema()?;
         let reader = reopen::keep(&store, stamp, &m, &schema, reader);

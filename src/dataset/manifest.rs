@@ -341,14 +341,30 @@ pub(crate) fn tags_follow_content(store: &Store) -> bool {
     .any(|s| url.starts_with(s))
 }
 
-/// Loads the newest version, `None` when there is none.
-pub(crate) async fn load_latest(store: &Store) -> Result<Option<Arc<Manifest>>> {
-    let newest = store
-        .list_tagged(MANIFEST_DIR)
-        .await?
-        .into_iter()
-        .filter_map(|(p, _, tag)| Some((path_version(&p)?, tag)))
-        .max_by_key(|(v, _)| *v);
+/// Loads the newest version, `None` when there is none. With `seen`, a version
+/// this process opened before, the listing starts there (one LIST page on S3
+/// however many versions came before; no `stat` of older manifests locally), and
+/// falls back to the whole listing when that version is gone (the dataset was
+/// deleted or written again).
+pub(crate) async fn load_latest(store: &Store, seen: Option<u64>) -> Result<Option<Arc<Manifest>>> {
+    let list = |after: Option<String>| async move {
+        let newest = store
+            .list_tagged(MANIFEST_DIR, after.as_deref())
+            .await?
+            .into_iter()
+            .filter_map(|(p, _, tag)| Some((path_version(&p)?, tag)))
+            .max_by_key(|(v, _)| *v);
+        Ok::<_, Error>(newest)
+    };
+    let from = seen.filter(|&v| v > 1).map(|v| manifest_path(v - 1));
+    let newest = match from {
+        // Nothing from `seen` on: gone, list everything.
+        Some(after) => match list(Some(after)).await? {
+            Some(found) => Some(found),
+            None => list(None).await?,
+        },
+        None => list(None).await?,
+    };
     let Some((version, tag)) = newest else {
         return Ok(None);
     };

@@ -312,6 +312,14 @@ impl Prefixes {
         self.by_path.get(path)?.get(&chunk).cloned()
     }
 
+    /// Forgets what is kept of `path`.
+    fn forget(&mut self, path: &str) {
+        if let Some(chunks) = self.by_path.remove(path) {
+            self.count -= chunks.len();
+            self.bytes -= chunks.values().map(|b| b.len()).sum::<usize>();
+        }
+    }
+
     /// Keeps a copy of `prefix` (a slice of a coalesced read would keep the
     /// whole read alive), forgetting all once [`CACHED_PREFIXES`] or
     /// [`CACHED_BYTES`] are held.
@@ -327,8 +335,9 @@ impl Prefixes {
             Some(c) => c,
             None => self.by_path.entry(path.to_string()).or_default(),
         };
-        if chunks.insert(chunk, prefix).is_none() {
-            self.count += 1;
+        match chunks.insert(chunk, prefix) {
+            Some(old) => self.bytes -= old.len(),
+            None => self.count += 1,
         }
     }
 }
@@ -342,8 +351,9 @@ pub(crate) struct ReadCache {
     footers: Mutex<HashMap<String, Arc<Footer>>>,
     /// Chunk prefixes (header, block starts, dictionary) by path and chunk.
     prefixes: Mutex<Prefixes>,
-    /// Open local files (at most [`OPEN_FILES`]).
-    files: Mutex<HashMap<String, Arc<std::fs::File>>>,
+    /// Open local files (at most [`OPEN_FILES`]), each with the id of the last
+    /// reader that checked it is still linked.
+    files: Mutex<HashMap<String, (Arc<std::fs::File>, u64)>>,
 }
 
 /// Most local files a reader keeps open.
@@ -358,6 +368,8 @@ pub(crate) struct FrameReader {
     /// `store` with the coalescing gap used for reads.
     io: Store,
     cache: Arc<ReadCache>,
+    /// Unique per reader: a shared open file is checked once per reader.
+    id: u64,
 }
 
 impl FrameReader {
@@ -374,7 +386,14 @@ impl FrameReader {
         } else {
             store.with_coalesce_gap(REMOTE_GAP)
         };
-        FrameReader { store, io, cache }
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        FrameReader {
+            store,
+            io,
+            cache,
+            id,
+        }
     }
 
     /// The reader's cache, to share with a later reader of the same dataset.
@@ -464,19 +483,38 @@ impl FrameReader {
         }
     }
 
-    /// The open local file of `path` (cached), `None` for other stores.
+    /// The open local file of `path` (cached), `None` for other stores. A file
+    /// opened by an earlier reader of the dataset is used once it is found still
+    /// linked (one `fstat` per reader): a frame deleted or replaced since then
+    /// is opened again by path (and what was cached of it is forgotten), so it
+    /// reads as missing or as its new bytes, never as the old ones.
     fn open_file(&self, path: &str) -> Result<Option<Arc<std::fs::File>>> {
         if !self.io.is_local() {
             return Ok(None);
         }
-        if let Some(f) = self
-            .cache
-            .files
-            .lock()
-            .ok()
-            .and_then(|m| m.get(path).cloned())
-        {
-            return Ok(Some(f));
+        let hit = self.cache.files.lock().ok().and_then(|m| {
+            let (f, checker) = m.get(path)?;
+            Some((f.clone(), *checker == self.id))
+        });
+        match hit {
+            Some((f, true)) => return Ok(Some(f)),
+            Some((f, false)) if store::still_linked(&f) => {
+                if let Ok(mut m) = self.cache.files.lock() {
+                    if let Some(e) = m.get_mut(path) {
+                        e.1 = self.id;
+                    }
+                }
+                return Ok(Some(f));
+            }
+            Some(_) => {
+                if let Ok(mut m) = self.cache.files.lock() {
+                    m.remove(path);
+                }
+                if let Ok(mut m) = self.cache.prefixes.lock() {
+                    m.forget(path);
+                }
+            }
+            None => {}
         }
         let Some(f) = self.io.open_local(path)? else {
             return Ok(None);
@@ -486,7 +524,7 @@ impl FrameReader {
             if m.len() >= OPEN_FILES {
                 m.clear();
             }
-            m.insert(path.to_string(), f.clone());
+            m.insert(path.to_string(), (f.clone(), self.id));
         }
         Ok(Some(f))
     }
@@ -545,14 +583,24 @@ impl FrameReader {
                 got: Got::Nothing,
             });
         }
+        // A local file is checked before anything cached of it is used (see
+        // `open_file`): a deleted frame is missing even if all its bytes are kept.
+        self.open_file(path).map_err(at(path))?;
         self.fetch_pieces(path, &footer, &mut pieces)?;
         let decode = |p: Piece| -> Result<()> { self.decode_piece(path, &footer, p) };
         // Several chunks of real size in parallel; small reads on this thread.
-        if pieces.len() > 1 && hi - lo >= 1 << 20 {
+        let done = if pieces.len() > 1 && hi - lo >= 1 << 20 {
             pieces.into_par_iter().try_for_each(decode)
         } else {
             pieces.into_iter().try_for_each(decode)
+        };
+        if done.is_err() {
+            // Kept bytes of a damaged frame are not served again.
+            if let Ok(mut m) = self.cache.prefixes.lock() {
+                m.forget(path);
+            }
         }
+        done
     }
 
     /// Fetches what each piece needs: whole chunks, or prefix then blocks. On

@@ -47,10 +47,12 @@ pub(crate) enum Found {
     Same(Arc<Manifest>, SchemaRef, FrameReader),
     /// Open it afresh and hand it to [`keep`] with `stamp` (a local folder's,
     /// when settled) and `reader` (which shares what the previous opening cached
-    /// when the `_manifest/` folder is the same one).
+    /// when the `_manifest/` folder is the same one); `seen` is the kept version,
+    /// where the listing may start.
     Changed {
         stamp: Option<Stamp>,
         reader: FrameReader,
+        seen: Option<u64>,
     },
 }
 
@@ -59,34 +61,38 @@ pub(crate) enum Found {
 pub(crate) fn lookup(store: &Store) -> Found {
     let stamp = store.local_stamp(MANIFEST_DIR);
     let mut shared = None;
-    if let Some(s) = stamp {
-        if let Ok(mut kept) = KEPT_DATASETS.lock() {
-            if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
-                if kept[i].stamp == Some(s) {
-                    let k = kept.remove(i);
-                    let found = Found::Same(
-                        k.manifest.clone(),
-                        k.schema.clone(),
-                        FrameReader::with_cache(store.clone(), k.cache.clone()),
-                    );
-                    kept.push(k);
-                    return found;
-                }
-                // Another version of the same folder: its frames are still
-                // the same files ([`keep`] replaces the entry).
-                let k = &kept[i];
-                shared = k
-                    .stamp
-                    .is_some_and(|k| k.same_inode(&s))
-                    .then(|| k.cache.clone());
+    let mut seen = None;
+    if let Ok(mut kept) = KEPT_DATASETS.lock() {
+        if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
+            if stamp.is_some() && kept[i].stamp == stamp {
+                let k = kept.remove(i);
+                let found = Found::Same(
+                    k.manifest.clone(),
+                    k.schema.clone(),
+                    FrameReader::with_cache(store.clone(), k.cache.clone()),
+                );
+                kept.push(k);
+                return found;
             }
+            // Another version of the same folder: its frames are still the
+            // same files ([`keep`] replaces the entry).
+            let k = &kept[i];
+            seen = Some(k.manifest.version);
+            shared = match (k.stamp, stamp) {
+                (Some(a), Some(b)) if a.same_inode(&b) => Some(k.cache.clone()),
+                _ => None,
+            };
         }
     }
     let reader = match shared {
         Some(cache) => FrameReader::with_cache(store.clone(), cache),
         None => FrameReader::new(store.clone()),
     };
-    Found::Changed { stamp, reader }
+    Found::Changed {
+        stamp,
+        reader,
+        seen,
+    }
 }
 
 /// Keeps the dataset opened from `store` with `manifest` under `stamp` (taken by

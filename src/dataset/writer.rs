@@ -163,7 +163,7 @@ impl DatasetWriter {
         for f in schema.fields() {
             arrow::check_supported(f)?;
         }
-        let base = store::block_on(manifest::load_latest(&store))??;
+        let base = store::block_on(manifest::load_latest(&store, None))??;
         match (&base, options.mode) {
             (Some(m), WriteMode::Create) => {
                 return Err(Error::Dataset {
@@ -383,7 +383,7 @@ impl DatasetWriter {
                 return Ok(version);
             }
             // Someone else committed `version`: redo on top of the newest one.
-            let newest = store::block_on(manifest::load_latest(&self.store))??;
+            let newest = store::block_on(manifest::load_latest(&self.store, Some(version)))??;
             if let Some(n) = &newest {
                 let path = manifest::manifest_path(n.version);
                 if self.base.is_none() && self.options.mode == WriteMode::Create {

@@ -130,6 +130,21 @@ fn settled((secs, nanos): (i64, i64), now: std::time::SystemTime) -> bool {
     t + margin_ns < now.as_nanos() as i128
 }
 
+/// Whether the open `file` still has a name (not deleted, nor replaced by a
+/// rename); `true` where that cannot be told.
+pub(crate) fn still_linked(file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        file.metadata().is_ok_and(|m| m.nlink() > 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        true
+    }
+}
+
 /// The file's size.
 pub(super) fn size(path: &Path) -> io::Result<u64> {
     let m = std::fs::metadata(path)?;
@@ -182,8 +197,13 @@ fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 /// The files under `dir/prefix` (recursively) as `/`-separated paths relative to
 /// `dir` with their sizes, sorted; a missing directory lists nothing. Only plain
 /// names are listed (see [`is_plain`]), as `LocalFileSystem` skips its staging
-/// files.
-pub(super) fn list(dir: &Path, prefix: &str) -> io::Result<Vec<(String, u64)>> {
+/// files; with `after`, only files whose path sorts after it (the others are not
+/// even `stat`ed).
+pub(super) fn list(
+    dir: &Path,
+    prefix: &str,
+    after: Option<&str>,
+) -> io::Result<Vec<(String, u64)>> {
     let mut out = Vec::new();
     let mut todo = vec![prefix.to_string()];
     while let Some(rel) = todo.pop() {
@@ -212,7 +232,7 @@ pub(super) fn list(dir: &Path, prefix: &str) -> io::Result<Vec<(String, u64)>> {
             let ft = e.file_type()?;
             if ft.is_dir() {
                 todo.push(path);
-            } else if is_plain(&path) {
+            } else if is_plain(&path) && after.is_none_or(|a| path.as_str() > a) {
                 let meta = match e.metadata() {
                     Ok(m) => m,
                     // Deleted meanwhile.
@@ -314,9 +334,20 @@ mod tests {
             io::ErrorKind::UnexpectedEof
         );
         assert_eq!(
-            list(dir.path(), "a").unwrap(),
+            list(dir.path(), "a", None).unwrap(),
             vec![("a/b/x".to_string(), 10)]
         );
-        assert!(list(dir.path(), "nothing").unwrap().is_empty());
+        assert!(list(dir.path(), "nothing", None).unwrap().is_empty());
+        // Only paths after `after`, in subfolders too.
+        std::fs::write(dir.path().join("a/b/z"), b"12").unwrap();
+        std::fs::write(dir.path().join("a/c"), b"1").unwrap();
+        let after = |a: &str| -> Vec<String> {
+            let v = list(dir.path(), "a", Some(a)).unwrap();
+            v.into_iter().map(|(p, _)| p).collect()
+        };
+        assert_eq!(after("a/b/x"), ["a/b/z", "a/c"]);
+        assert_eq!(after("a/b/z"), ["a/c"]);
+        assert_eq!(after("a/a"), ["a/b/x", "a/b/z", "a/c"]);
+        assert!(after("a/c").is_empty());
     }
 }

@@ -936,6 +936,30 @@ fn reopening_an_unchanged_local_dataset_reads_nothing_and_sees_commits() {
     let s = Store::from_url(url, []).unwrap();
     assert_eq!(Dataset::open_store(s.clone()).unwrap().version(), 2);
     assert_eq!(s.stats().list_requests, 0);
+    // Version 3: listed from the kept version 2 on.
+    write(
+        &Store::from_url(url, []).unwrap(),
+        150,
+        50,
+        WriteMode::Append,
+    );
+    let e = Dataset::open(url).unwrap();
+    assert_eq!((e.version(), e.num_rows()), (3, 200));
+    assert_eq!(ids(&e, 148..152), [148, 149, 150, 151]);
+    // A column file deleted under a kept dataset (its file still open): the next
+    // opening reads it as missing, not from the old file.
+    wait_until_settled(&manifests);
+    let kept = Dataset::open(url).unwrap();
+    assert_eq!(ids(&kept, 0..2), [0, 1]);
+    let frame = kept.manifest().fragments[0].columns[0].buffers[0]
+        .path
+        .clone()
+        .unwrap();
+    std::fs::remove_file(path.join(&frame)).unwrap();
+    let reopened = Dataset::open(url).unwrap();
+    assert!(std::ptr::eq(kept.manifest(), reopened.manifest()));
+    let (p, kind, _) = dataset_err(reopened.read_column("id", 0..2).unwrap_err());
+    assert_eq!((p, kind), (frame, DatasetErrorKind::Missing));
     // Deleted: not found, whatever was kept.
     std::fs::remove_dir_all(&path).unwrap();
     let (_, kind, _) = dataset_err(Dataset::open(url).unwrap_err());

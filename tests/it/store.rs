@@ -413,6 +413,24 @@ mod dataset_s3 {
             Dataset::open_version(other, v1).unwrap().num_rows(),
             200_000
         );
+        // A further commit: the next opening lists from the kept version on
+        // (one LIST that finds it).
+        let v3 = write(&store, &table(250_000..251_000), WriteMode::Append);
+        let third = Store::from_url(&url, s3_options(&endpoint)).unwrap();
+        let ds = Dataset::open_store(third.clone()).unwrap();
+        assert_eq!((ds.version(), ds.num_rows()), (v3, 251_000));
+        assert_eq!(third.stats().list_requests, 1);
+        // Deleted and written again with one version: the listing from the kept
+        // version finds nothing, the whole listing finds version 1.
+        let listed = b2frame::store::block_on(store.list("")).unwrap().unwrap();
+        for (p, _) in listed {
+            b2frame::store::block_on(store.delete(&p)).unwrap().unwrap();
+        }
+        write(&store, &table(0..10), WriteMode::Create);
+        let fourth = Store::from_url(&url, s3_options(&endpoint)).unwrap();
+        let ds = Dataset::open_store(fourth.clone()).unwrap();
+        assert_eq!((ds.version(), ds.num_rows()), (1, 10));
+        assert_eq!(fourth.stats().list_requests, 2);
     }
 
     /// Reopening a dataset on S3 lists the manifests and skips the manifest's
