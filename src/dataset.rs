@@ -124,12 +124,14 @@ impl Dataset {
 
     /// Opens the newest version of the dataset in `store`.
     ///
+    /// A local dataset opened before in this process, whose `_manifest/` folder has
+    /// not changed since, is opened again from what was read then (one `stat`); an
+    /// object-store dataset whose newest manifest is the one read then reuses its
+    /// parse and the chunk prefixes read (docs/FORMAT.md, "Reopening"; see
+    /// [`clear_reopen_cache`]).
+    ///
     /// # Errors
     /// As [`Dataset::open`].
-    ///
-    /// A local dataset opened before in this process, whose `_manifest/` folder has
-    /// not changed since, is opened again from what was read then (one `stat`):
-    /// see [`clear_reopen_cache`].
     pub fn open_store(store: Store) -> Result<Dataset> {
         let (stamp, reader, seen) = match reopen::lookup(&store) {
             reopen::Found::Same(manifest, schema, reader) => {
@@ -431,9 +433,9 @@ pub fn unwrap_arrow_error(e: ArrowError) -> Error {
     }
 }
 
-/// Forgets the local datasets kept for reopening (see [`Dataset::open_store`]),
-/// closing the column files they hold open once no [`Dataset`] uses them: call
-/// it after deleting a dataset this process read, to free its disk space at once.
+/// Forgets the datasets kept for reopening (see [`Dataset::open_store`]), closing
+/// the column files they hold open once no [`Dataset`] uses them: call it after
+/// deleting a local dataset this process read, to free its disk space at once.
 pub fn clear_reopen_cache() {
     reopen::clear();
 }
