@@ -513,6 +513,9 @@ impl FrameReader {
                 if let Ok(mut m) = self.cache.prefixes.lock() {
                     m.forget(path);
                 }
+                if let Ok(mut m) = self.cache.footers.lock() {
+                    m.remove(path);
+                }
             }
             None => {}
         }
