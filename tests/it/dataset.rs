@@ -960,6 +960,19 @@ fn reopening_an_unchanged_local_dataset_reads_nothing_and_sees_commits() {
     assert!(std::ptr::eq(kept.manifest(), reopened.manifest()));
     let (p, kind, _) = dataset_err(reopened.read_column("id", 0..2).unwrap_err());
     assert_eq!((p, kind), (frame, DatasetErrorKind::Missing));
+    // One replaced by a rename (here with a truncated copy): its new bytes.
+    let x = kept.manifest().fragments[0].columns[1].buffers[0]
+        .path
+        .clone()
+        .unwrap();
+    assert_eq!(kept.read_column("x", 0..2).unwrap().len(), 2);
+    let bytes = std::fs::read(path.join(&x)).unwrap();
+    let tmp = path.join("replacement");
+    std::fs::write(&tmp, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::rename(&tmp, path.join(&x)).unwrap();
+    let reopened = Dataset::open(url).unwrap();
+    let (p, kind, _) = dataset_err(reopened.read_column("x", 0..2).unwrap_err());
+    assert_eq!((p, kind), (x, DatasetErrorKind::Corrupt));
     // Deleted: not found, whatever was kept.
     std::fs::remove_dir_all(&path).unwrap();
     let (_, kind, _) = dataset_err(Dataset::open(url).unwrap_err());
