@@ -492,3 +492,10 @@ pub(crate) fn list_versions(
         Dataset::versions(&store).py_err()
     })
 }
+
+/// Forgets the datasets kept for reopening, closing the column files they hold
+/// open (see `b2frame::dataset::clear_reopen_cache`).
+#[pyfunction]
+pub(crate) fn clear_reopen_cache() {
+    b2frame::dataset::clear_reopen_cache();
+}

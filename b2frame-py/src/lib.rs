@@ -34,6 +34,7 @@ fn _b2frame(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset::Batch>()?;
     m.add_function(wrap_pyfunction!(dataset::write, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::list_versions, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::clear_reopen_cache, m)?)?;
     m.add_class::<tensor::TensorFile>()?;
     m.add_function(wrap_pyfunction!(tensor::save_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(tensor::pack_tensor, m)?)?;

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gc
+import os
+import time
 
 import numpy as np
 import polars as pl
@@ -232,3 +235,32 @@ def test_memory_urls(tmp_path):
     assert b2frame.write(t, "memory://a/b") == 1
     with pytest.raises(b2frame.NotFoundError):
         b2frame.read("memory://a/b")
+
+
+def _open_files_under(path) -> int:
+    """Files of this process open under ``path`` (Linux ``/proc``)."""
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}").startswith(str(path)):
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
+def test_reopening_keeps_files_open_until_the_cache_is_cleared(tmp_path):
+    path = tmp_path / "d"
+    b2frame.write({"x": np.arange(10_000)}, path)
+    # Let the commit's folder times settle, so that the opening is kept.
+    time.sleep(2.5)
+    assert b2frame.read(path, rows=(5, 8)).column("x").to_pylist() == [5, 6, 7]
+    assert _open_files_under(path) >= 1
+    # Reopened from what was kept: the same rows; a new commit is seen at once.
+    assert b2frame.read(path, rows=(9_998, 10_000)).column("x").to_pylist() == [9_998, 9_999]
+    b2frame.write({"x": np.arange(10_000, 10_005)}, path, mode="append")
+    assert b2frame.Dataset.open(path).num_rows == 10_005
+    b2frame.clear_reopen_cache()
+    gc.collect()
+    assert _open_files_under(path) == 0

@@ -60,6 +60,7 @@ __all__ = [
     "SchemaError",
     "StoreError",
     "UnsupportedError",
+    "clear_reopen_cache",
     "load_tensor",
     "pack_tensor",
     "read",
@@ -381,6 +382,16 @@ def read(
     """Reads ``columns`` (default all) of ``rows`` (slice/range/``(start, end)``, default
     all) of the dataset at ``path_or_url`` into a ``pyarrow.Table``."""
     return Dataset.open(path_or_url, storage_options=storage_options).to_table(columns, rows)
+
+
+def clear_reopen_cache() -> None:
+    """Forgets the datasets this process keeps for reopening and closes the column
+    files they hold open (once no open ``Dataset`` uses them).
+
+    Opening a local dataset again, while its ``_manifest/`` folder is unchanged,
+    reuses what the last opening read (one ``stat``, no listing, no file opens).
+    Call this after deleting such a dataset to free its disk space at once."""
+    _ext.clear_reopen_cache()
 
 
 def write(
