@@ -459,12 +459,17 @@ impl FrameReader {
         Ok(())
     }
 
-    /// Fetches byte ranges of the frame at `path`; a short object is `Corrupt`.
-    fn fetch(&self, path: &str, ranges: &[Range<u64>]) -> Result<Vec<store::Bytes>> {
-        let got = match self.open_file(path) {
-            Ok(Some(f)) => self.io.read_ranges_in(&f, path, ranges),
-            Ok(None) => self.io.read_ranges(path, ranges),
-            Err(e) => Err(e),
+    /// Fetches byte ranges of the frame at `path` (through `file`, its
+    /// [`FrameReader::open_file`]); a short object is `Corrupt`.
+    fn fetch(
+        &self,
+        path: &str,
+        file: Option<&std::fs::File>,
+        ranges: &[Range<u64>],
+    ) -> Result<Vec<store::Bytes>> {
+        let got = match file {
+            Some(f) => self.io.read_ranges_in(f, path, ranges),
+            None => self.io.read_ranges(path, ranges),
         };
         match got {
             Ok(v) => Ok(v),
@@ -588,8 +593,8 @@ impl FrameReader {
         }
         // A local file is checked before anything cached of it is used (see
         // `open_file`): a deleted frame is missing even if all its bytes are kept.
-        self.open_file(path).map_err(at(path))?;
-        self.fetch_pieces(path, &footer, &mut pieces)?;
+        let file = self.open_file(path).map_err(at(path))?;
+        self.fetch_pieces(path, file.as_deref(), &footer, &mut pieces)?;
         let decode = |p: Piece| -> Result<()> { self.decode_piece(path, &footer, p) };
         // Several chunks of real size in parallel; small reads on this thread.
         let done = if pieces.len() > 1 && hi - lo >= 1 << 20 {
@@ -610,7 +615,13 @@ impl FrameReader {
     /// remote stores the first request for a chunk's prefix goes out with a
     /// guess of where the blocks lie (their share of the chunk, one average block
     /// either side), which usually saves the second round trip.
-    fn fetch_pieces(&self, path: &str, footer: &Footer, pieces: &mut [Piece]) -> Result<()> {
+    fn fetch_pieces(
+        &self,
+        path: &str,
+        file: Option<&std::fs::File>,
+        footer: &Footer,
+        pieces: &mut [Piece],
+    ) -> Result<()> {
         // Round 1: whole chunks, missing prefixes (and guesses).
         let mut ranges = Vec::new();
         let mut want = Vec::new(); // (piece, what: 0 whole, 1 prefix, 2 guess)
@@ -655,7 +666,7 @@ impl FrameReader {
             }
         }
         if !ranges.is_empty() {
-            let got = self.fetch(path, &ranges)?;
+            let got = self.fetch(path, file, &ranges)?;
             for (((k, what), bytes), r) in want.into_iter().zip(got).zip(&ranges) {
                 match what {
                     0 => {
@@ -708,7 +719,7 @@ impl FrameReader {
             if want.is_empty() {
                 return Ok(());
             }
-            let mut got = self.fetch(path, &ranges)?.into_iter();
+            let mut got = self.fetch(path, file, &ranges)?.into_iter();
             let mut next = || got.next().ok_or_else(|| corrupt(path, "short read"));
             for (k, plan) in want {
                 let pre = prefixes[k].take().unwrap_or_default();
