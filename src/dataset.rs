@@ -135,13 +135,7 @@ impl Dataset {
     pub fn open_store(store: Store) -> Result<Dataset> {
         let (stamp, reader, seen) = match reopen::lookup(&store) {
             reopen::Found::Same(manifest, schema, reader) => {
-                return Ok(Dataset {
-                    inner: Arc::new(Inner {
-                        reader,
-                        manifest,
-                        schema,
-                    }),
-                })
+                return Ok(Dataset::from_parts(reader, manifest, schema))
             }
             reopen::Found::Changed {
                 stamp,
@@ -158,13 +152,7 @@ impl Dataset {
         })?;
         let schema = m.schema()?;
         let reader = reopen::keep(&store, stamp, &m, &schema, reader);
-        Ok(Dataset {
-            inner: Arc::new(Inner {
-                reader,
-                manifest: m,
-                schema,
-            }),
-        })
+        Ok(Dataset::from_parts(reader, m, schema))
     }
 
     /// Opens version `version` of the dataset in `store`.
@@ -186,13 +174,21 @@ impl Dataset {
 
     fn from_manifest(store: Store, manifest: Arc<Manifest>) -> Result<Dataset> {
         let schema = manifest.schema()?;
-        Ok(Dataset {
+        Ok(Dataset::from_parts(
+            FrameReader::new(store),
+            manifest,
+            schema,
+        ))
+    }
+
+    fn from_parts(reader: FrameReader, manifest: Arc<Manifest>, schema: SchemaRef) -> Dataset {
+        Dataset {
             inner: Arc::new(Inner {
-                reader: FrameReader::new(store),
+                reader,
                 manifest,
                 schema,
             }),
-        })
+        }
     }
 
     /// The store the dataset lives in.
