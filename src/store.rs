@@ -344,13 +344,7 @@ impl Store {
     /// [`local::stamp`]); `None` for stores that do not read local files
     /// directly, for missing paths and for stamps too recent to rely on.
     pub(crate) fn local_stamp(&self, path: &str) -> Option<Stamp> {
-        let Some(dir) = &self.local else {
-            return None;
-        };
-        let rel = Path::parse(path).ok()?;
-        local::is_plain(rel.as_ref())
-            .then(|| local::stamp(&dir.join(rel.as_ref())))
-            .flatten()
+        local::stamp(&self.local_file(path).ok()??)
     }
 
     /// Reads the whole object at `path`.
