@@ -356,15 +356,14 @@ pub(crate) async fn load_latest(store: &Store, seen: Option<u64>) -> Result<Opti
             .max_by_key(|(v, _)| *v);
         Ok::<_, Error>(newest)
     };
-    let from = seen.filter(|&v| v > 1).map(|v| manifest_path(v - 1));
-    let newest = match from {
-        // Nothing from `seen` on: gone, list everything.
-        Some(after) => match list(Some(after)).await? {
-            Some(found) => Some(found),
-            None => list(None).await?,
-        },
-        None => list(None).await?,
-    };
+    let mut newest = None;
+    if let Some(after) = seen.filter(|&v| v > 1).map(|v| manifest_path(v - 1)) {
+        newest = list(Some(after)).await?;
+    }
+    if newest.is_none() {
+        // No `seen`, or nothing from it on (gone): list everything.
+        newest = list(None).await?;
+    }
     let Some((version, tag)) = newest else {
         return Ok(None);
     };
