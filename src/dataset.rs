@@ -30,6 +30,7 @@
 //! ```
 
 mod info;
+mod maintain;
 pub mod manifest;
 mod ranged;
 mod reopen;
@@ -43,6 +44,7 @@ use arrow_schema::{ArrowError, Schema, SchemaRef};
 use rayon::prelude::*;
 
 pub use crate::arrow::{CmpOp, Predicate, StatValue};
+pub use maintain::{CleanupOptions, CleanupReport, CompactOptions, CompactReport};
 pub use manifest::{Fragment, Manifest};
 pub use writer::{DatasetWriter, WriteMode, WriteOptions};
 

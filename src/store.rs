@@ -670,6 +670,45 @@ impl Store {
         Ok(out)
     }
 
+    /// The objects under the directory-like `prefix` with their sizes and last
+    /// modification times, as paths relative to this store's prefix, sorted by
+    /// path (for maintenance: ages decide what may be deleted).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an invalid prefix, [`Error::Store`] when the
+    /// store fails.
+    pub(crate) async fn list_modified(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64, std::time::SystemTime)>> {
+        let loc = self.location(prefix)?;
+        Counters::add(&self.counters.list, 1);
+        let metas: Vec<_> = self
+            .inner
+            .list(Some(&loc))
+            .try_collect()
+            .await
+            .map_err(|e| at_path("list", &loc, e))?;
+        let mut out: Vec<_> = metas
+            .into_iter()
+            .filter_map(|m| {
+                let rel = m.location.prefix_match(&self.prefix)?;
+                let rel: Vec<_> = rel.map(|p| p.as_ref().to_string()).collect();
+                Some((rel.join("/"), m.size, m.last_modified.into()))
+            })
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Removes the local folder `path` when it is empty (object stores have no
+    /// folders: nothing to do); a folder that is missing or not empty stays.
+    pub(crate) fn remove_empty_dir(&self, path: &str) {
+        if let Ok(Some(dir)) = self.local_file(path) {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+
     /// Deletes the object at `path`; deleting a missing object is not an error
     /// (on every store, as on S3).
     ///

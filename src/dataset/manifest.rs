@@ -64,7 +64,7 @@ pub fn manifest_path(version: u64) -> String {
 }
 
 /// Parses a manifest path back into its version.
-fn path_version(path: &str) -> Option<u64> {
+pub(crate) fn path_version(path: &str) -> Option<u64> {
     let name = path.strip_prefix(MANIFEST_DIR)?.strip_prefix('/')?;
     let digits = name.strip_prefix('v')?.strip_suffix(".json")?;
     (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))

@@ -355,6 +355,13 @@ impl DatasetWriter {
         Ok(())
     }
 
+    /// Flushes buffered rows and returns the fragments written, uploaded but not
+    /// committed (compaction commits them in place of the fragments they merge).
+    pub(crate) fn finish_uncommitted(mut self) -> Result<Vec<Fragment>> {
+        self.flush_pending()?;
+        Ok(self.fragments)
+    }
+
     /// Flushes buffered rows and commits a new manifest version; returns it.
     ///
     /// When another writer committed first, the commit is redone on top of the newer

@@ -9,6 +9,7 @@ mod crash;
 mod dataset;
 mod frame;
 mod golden;
+mod maintain;
 mod oracle_blosc1;
 mod oracle_chunk;
 #[cfg(feature = "polars")]

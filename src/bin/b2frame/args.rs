@@ -72,6 +72,42 @@ pub enum Command {
         /// Output file or dataset.
         output: String,
     },
+    /// Merge a dataset's runs of small fragments (left by many small appends) into
+    /// one fragment each, committed as a new version; nothing is deleted.
+    Compact {
+        /// Fragments with fewer rows are merged, up to this many rows each.
+        #[arg(long, default_value_t = 1 << 20)]
+        target_rows: u64,
+        /// Print one JSON object instead of text (and no progress bar).
+        #[arg(long)]
+        json: bool,
+        /// Object-store option `KEY=VALUE` for store URLs (e.g. `aws_endpoint=…`).
+        #[arg(long = "storage-option", value_name = "KEY=VALUE")]
+        storage_options: Vec<String>,
+        /// The dataset (a directory or a store URL).
+        dataset: String,
+    },
+    /// Delete a dataset's old versions and the objects no kept version names.
+    Cleanup {
+        /// The newest versions to keep.
+        #[arg(long, default_value_t = 1)]
+        keep_versions: usize,
+        /// Also keep versions that were the newest, and objects written, less than
+        /// this many seconds ago (readers and writers may still be using them).
+        #[arg(long, default_value_t = 3600)]
+        min_age_secs: u64,
+        /// Only report what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Object-store option `KEY=VALUE` for store URLs (e.g. `aws_endpoint=…`).
+        #[arg(long = "storage-option", value_name = "KEY=VALUE")]
+        storage_options: Vec<String>,
+        /// The dataset (a directory or a store URL).
+        dataset: String,
+    },
     /// Run a Polars SQL query over datasets (needs the `polars` cargo feature).
     Sql {
         /// The query, e.g. `SELECT carrier, AVG(dep_delay) FROM flights GROUP BY carrier`.

@@ -5,6 +5,7 @@ mod array_cmd;
 mod bench;
 mod convert;
 mod frame_cmd;
+mod maintain_cmd;
 mod sql_cmd;
 
 use std::process::ExitCode;
@@ -89,6 +90,26 @@ fn run(cli: Cli) -> b2frame::Result<()> {
             input,
             output,
         } => convert::convert(&input, &output, append, fragment_rows, quiet),
+        Command::Compact {
+            target_rows,
+            json,
+            storage_options,
+            dataset,
+        } => maintain_cmd::compact(&dataset, &storage_options, target_rows, json),
+        Command::Cleanup {
+            keep_versions,
+            min_age_secs,
+            dry_run,
+            json,
+            storage_options,
+            dataset,
+        } => {
+            let options = b2frame::dataset::CleanupOptions::default()
+                .with_keep_versions(keep_versions)
+                .with_min_age(std::time::Duration::from_secs(min_age_secs))
+                .with_dry_run(dry_run);
+            maintain_cmd::cleanup(&dataset, &storage_options, options, json)
+        }
         Command::Sql {
             query,
             tables,

@@ -1,0 +1,381 @@
+//! Dataset maintenance: compaction of small appended fragments and cleanup of old
+//! versions, on a local directory, in memory and on the local S3 server.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use b2frame::arrow::EncodeOptions;
+use b2frame::dataset::{
+    CleanupOptions, CompactOptions, Dataset, DatasetWriter, Predicate, ScanOptions, WriteMode,
+    WriteOptions,
+};
+use b2frame::error::DatasetErrorKind;
+use b2frame::store::block_on;
+use b2frame::{Error, Store};
+
+use crate::store::{s3_endpoint, s3_options, s3_url};
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("name", DataType::Utf8, true),
+    ]))
+}
+
+fn batch(start: i64, n: usize) -> RecordBatch {
+    let ids: Vec<i64> = (start..start + n as i64).collect();
+    let names = StringArray::from_iter(
+        ids.iter()
+            .map(|&i| (i % 5 != 0).then(|| format!("n{}", i % 13))),
+    );
+    RecordBatch::try_new(
+        schema(),
+        vec![Arc::new(Int64Array::from(ids)) as ArrayRef, Arc::new(names)],
+    )
+    .unwrap()
+}
+
+fn options(mode: WriteMode) -> WriteOptions {
+    WriteOptions::default()
+        .with_mode(mode)
+        .with_encode(EncodeOptions::default().with_chunk_rows(1024))
+}
+
+/// Commits rows `start..start + n` as one append; returns the version.
+fn append(store: &Store, start: i64, n: usize) -> u64 {
+    let mut w =
+        DatasetWriter::new(store.clone(), schema(), options(WriteMode::CreateOrAppend)).unwrap();
+    w.write(&batch(start, n)).unwrap();
+    w.finish().unwrap()
+}
+
+fn read(ds: &Dataset) -> RecordBatch {
+    let b: Vec<_> = ds
+        .scan(ScanOptions::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    arrow_select::concat::concat_batches(&ds.schema(), &b).unwrap()
+}
+
+fn objects(store: &Store) -> BTreeSet<String> {
+    block_on(store.list(""))
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+fn kind(e: Error) -> DatasetErrorKind {
+    match e {
+        Error::Dataset { kind, .. } => kind,
+        other => panic!("expected a dataset error, got {other:?}"),
+    }
+}
+
+/// 40 appends of 100..=490 rows (10,300 rows); returns the store's objects then.
+fn grow(store: &Store) -> u64 {
+    let mut at = 0;
+    for i in 0..40 {
+        let n = 100 + 10 * i;
+        append(store, at, n as usize);
+        at += n;
+    }
+    at as u64
+}
+
+fn ids_of(m: &b2frame::dataset::Manifest) -> Vec<String> {
+    m.fragments.iter().map(|f| f.id.clone()).collect()
+}
+
+#[test]
+fn compaction_merges_small_fragments_keeping_rows_order_and_old_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
+    let rows = grow(&store);
+    let before = objects(&store);
+    let old = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!((old.version(), old.manifest().fragments.len()), (40, 40));
+    let old_manifest_len =
+        std::fs::metadata(dir.path().join("_manifest/v00000000000000000040.json"))
+            .unwrap()
+            .len();
+
+    let report = old
+        .compact(CompactOptions::default().with_target_rows(4000))
+        .unwrap();
+    assert_eq!(report.version, Some(41));
+    assert_eq!(report.fragments_before, 40);
+    assert!(report.fragments_after <= 5, "{report:?}");
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    // Fragments left alone keep their ids; every other row was rewritten.
+    let kept: u64 = ds
+        .manifest()
+        .fragments
+        .iter()
+        .filter(|f| ids_of(old.manifest()).contains(&f.id))
+        .map(|f| f.rows)
+        .sum();
+    assert!(kept < 4000, "{kept}");
+    assert_eq!(report.rows_rewritten + kept, rows);
+    assert_eq!(ds.version(), 41);
+    assert_eq!(ds.manifest().fragments.len(), report.fragments_after);
+    assert!(ds.manifest().fragments.iter().all(|f| f.rows <= 4000));
+    assert_eq!(read(&ds), batch(0, rows as usize));
+    let new_manifest_len =
+        std::fs::metadata(dir.path().join("_manifest/v00000000000000000041.json"))
+            .unwrap()
+            .len();
+    assert!(
+        new_manifest_len * 4 < old_manifest_len,
+        "manifest {old_manifest_len} -> {new_manifest_len} bytes"
+    );
+    // Statistics of the merged fragments still prune: ids 5000..5010 lie in one chunk.
+    let pred = Predicate::gt("id", 4999i64).and(Predicate::lt("id", 5010i64));
+    let hit: Vec<_> = ds
+        .scan(ScanOptions::default().with_predicate(pred))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let hit = arrow_select::concat::concat_batches(&ds.schema(), &hit).unwrap();
+    assert!(
+        hit.num_rows() >= 10 && hit.num_rows() <= 1024 + 10,
+        "{}",
+        hit.num_rows()
+    );
+    // Nothing that existed was changed or removed; version 40 reads as before.
+    let after = objects(&store);
+    assert!(before.is_subset(&after));
+    let v40 = Dataset::open_version(store.clone(), 40).unwrap();
+    assert_eq!(ids_of(v40.manifest()), ids_of(old.manifest()));
+    assert_eq!(read(&v40), batch(0, rows as usize));
+    // A second compaction finds nothing to merge and commits nothing.
+    let again = ds
+        .compact(CompactOptions::default().with_target_rows(4000))
+        .unwrap();
+    assert_eq!(
+        (again.version, again.fragments_after),
+        (None, ds.manifest().fragments.len())
+    );
+    assert_eq!(Dataset::versions(&store).unwrap().len(), 41);
+    let e = ds
+        .compact(CompactOptions::default().with_target_rows(0))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidArgument { .. }), "{e:?}");
+}
+
+#[test]
+fn compaction_keeps_concurrent_appends_and_refuses_a_concurrent_overwrite() {
+    let store = Store::from_url("memory://compact", []).unwrap();
+    for i in 0..6 {
+        append(&store, i * 100, 100);
+    }
+    let v6 = Dataset::open_store(store.clone()).unwrap();
+    // Another writer appends after version 6 was opened.
+    assert_eq!(append(&store, 600, 50), 7);
+    let report = v6.compact(CompactOptions::default()).unwrap();
+    assert_eq!(report.version, Some(8));
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    let m = ds.manifest();
+    assert_eq!(
+        m.fragments.iter().map(|f| f.rows).collect::<Vec<_>>(),
+        [600, 50]
+    );
+    assert_eq!(read(&ds), batch(0, 650));
+
+    // An overwrite removes the fragments a compaction would merge: a conflict.
+    let other = Store::from_url("memory://compact2", []).unwrap();
+    for i in 0..3 {
+        append(&other, i * 10, 10);
+    }
+    let v3 = Dataset::open_store(other.clone()).unwrap();
+    let mut w = DatasetWriter::new(other.clone(), schema(), options(WriteMode::Overwrite)).unwrap();
+    w.write(&batch(1000, 5)).unwrap();
+    assert_eq!(w.finish().unwrap(), 4);
+    let e = v3.compact(CompactOptions::default()).unwrap_err();
+    assert_eq!(kind(e), DatasetErrorKind::Conflict);
+    assert_eq!(Dataset::open_store(other).unwrap().num_rows(), 5);
+}
+
+#[test]
+fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
+    for i in 0..5 {
+        append(&store, i * 300, 300);
+    }
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    ds.compact(CompactOptions::default()).unwrap();
+    std::fs::write(dir.path().join("NOTES.txt"), b"kept").unwrap();
+    // An uncommitted fragment: a writer that flushed a fragment and was dropped.
+    let mut w = DatasetWriter::new(
+        store.clone(),
+        schema(),
+        options(WriteMode::Append).with_fragment_rows(10),
+    )
+    .unwrap();
+    w.write(&batch(0, 10)).unwrap();
+    drop(w);
+    let all = objects(&store);
+    let ds = Dataset::open_store(store.clone()).unwrap();
+
+    assert!(matches!(
+        ds.cleanup_old_versions(CleanupOptions::default().with_keep_versions(0)),
+        Err(Error::InvalidArgument { .. })
+    ));
+    // Everything is younger than the default hour: nothing goes.
+    let young = ds.cleanup_old_versions(CleanupOptions::default()).unwrap();
+    assert_eq!(young.versions_removed, Vec::<u64>::new());
+    assert_eq!(young.versions_kept, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(young.objects_removed, 0);
+    assert_eq!(objects(&store), all);
+
+    let now = CleanupOptions::default().with_min_age(Duration::ZERO);
+    let dry = ds
+        .cleanup_old_versions(now.clone().with_keep_versions(2).with_dry_run(true))
+        .unwrap();
+    assert_eq!(dry.versions_removed, [1, 2, 3, 4]);
+    assert_eq!(dry.versions_kept, [5, 6]);
+    assert_eq!(objects(&store), all, "a dry run deletes nothing");
+    let done = ds
+        .cleanup_old_versions(now.clone().with_keep_versions(2))
+        .unwrap();
+    assert_eq!(done, dry);
+    assert_eq!(Dataset::versions(&store).unwrap(), [5, 6]);
+    let gone = Dataset::open_version(store.clone(), 4).unwrap_err();
+    assert_eq!(kind(gone), DatasetErrorKind::NotFound);
+    // Version 5 still names the five small fragments: all of them stay.
+    let v5 = Dataset::open_version(store.clone(), 5).unwrap();
+    assert_eq!(read(&v5), batch(0, 1500));
+    let left = objects(&store);
+    assert!(left.contains("NOTES.txt"));
+    assert_eq!(
+        all.len() as u64 - left.len() as u64,
+        done.objects_removed,
+        "{done:?}"
+    );
+
+    // Keeping only the newest: the small fragments and their folders go too.
+    let last = ds.cleanup_old_versions(now).unwrap();
+    assert_eq!(
+        (last.versions_removed, last.versions_kept),
+        (vec![5], vec![6])
+    );
+    let v6 = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!(read(&v6), batch(0, 1500));
+    let live: BTreeSet<String> = v6
+        .manifest()
+        .fragments
+        .iter()
+        .map(|f| f.id.clone())
+        .collect();
+    let folders: BTreeSet<String> = std::fs::read_dir(dir.path().join("data"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        folders, live,
+        "only the kept version's fragment folders remain"
+    );
+    assert!(dir.path().join("NOTES.txt").exists());
+}
+
+#[test]
+fn cleanup_without_a_dataset_is_not_found() {
+    let store = Store::from_url("memory://nothing", []).unwrap();
+    append(&store, 0, 10);
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    block_on(store.delete("_manifest/v00000000000000000001.json"))
+        .unwrap()
+        .unwrap();
+    let e = ds
+        .cleanup_old_versions(CleanupOptions::default())
+        .unwrap_err();
+    assert_eq!(kind(e), DatasetErrorKind::NotFound);
+}
+
+#[test]
+fn compaction_and_cleanup_on_the_s3_server() {
+    let (endpoint, _) = s3_endpoint();
+    let store = Store::from_url(&s3_url("maintain"), s3_options(&endpoint)).unwrap();
+    for i in 0..4 {
+        append(&store, i * 250, 250);
+    }
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    let report = ds.compact(CompactOptions::default()).unwrap();
+    assert_eq!((report.version, report.fragments_after), (Some(5), 1));
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    let cleaned = ds
+        .cleanup_old_versions(CleanupOptions::default().with_min_age(Duration::ZERO))
+        .unwrap();
+    assert_eq!(cleaned.versions_removed, [1, 2, 3, 4]);
+    // Four manifests and the four small fragments' two frames each (no nulls in
+    // `id`: values; `name`: validity, offsets and values or dictionary buffers).
+    assert!(cleaned.objects_removed >= 4 + 4 * 2, "{cleaned:?}");
+    let left = objects(&store);
+    assert!(left
+        .iter()
+        .all(|p| p.starts_with("_manifest/v00000000000000000005")
+            || p.contains(&ds.manifest().fragments[0].id)));
+    assert_eq!(read(&Dataset::open_store(store).unwrap()), batch(0, 1000));
+}
+
+fn run(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_b2frame"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "b2frame {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn cli_compact_and_cleanup_report_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_str().unwrap();
+    let store = Store::from_url(path, []).unwrap();
+    for i in 0..3 {
+        append(&store, i * 100, 100);
+    }
+    let c = run(&["compact", "--json", path]);
+    assert_eq!(
+        c,
+        serde_json::json!({"version": 4, "fragments_before": 3, "fragments_after": 1,
+                           "rows_rewritten": 300})
+    );
+    let again = run(&["compact", "--json", "--target-rows", "50", path]);
+    assert_eq!(again["version"], serde_json::Value::Null);
+    let dry = run(&[
+        "cleanup",
+        "--json",
+        "--min-age-secs",
+        "0",
+        "--dry-run",
+        path,
+    ]);
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["versions_removed"], serde_json::json!([1, 2, 3]));
+    assert_eq!(Dataset::versions(&store).unwrap(), [1, 2, 3, 4]);
+    let done = run(&["cleanup", "--json", "--min-age-secs", "0", path]);
+    assert_eq!(done["versions_kept"], serde_json::json!([4]));
+    assert_eq!(done["objects_removed"], dry["objects_removed"]);
+    assert_eq!(Dataset::versions(&store).unwrap(), [4]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_b2frame"))
+        .args(["cleanup", "--keep-versions", "0", path])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keep_versions"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
