@@ -86,6 +86,59 @@ impl PyDataset {
         self.ds.manifest().fragments.len()
     }
 
+    /// Merges runs of small fragments (see `Dataset::compact`); returns
+    /// `(version or None, fragments_before, fragments_after, rows_rewritten)`.
+    #[pyo3(signature = (target_rows=None))]
+    fn compact(
+        &self,
+        py: Python<'_>,
+        target_rows: Option<u64>,
+    ) -> PyResult<(Option<u64>, usize, usize, u64)> {
+        let mut options = b2frame::dataset::CompactOptions::default();
+        if let Some(n) = target_rows {
+            options = options.with_target_rows(n);
+        }
+        let ds = self.ds.clone();
+        nogil(py, move || {
+            let r = ds.compact(options).py_err()?;
+            Ok((
+                r.version,
+                r.fragments_before,
+                r.fragments_after,
+                r.rows_rewritten,
+            ))
+        })
+    }
+
+    /// Deletes old versions and unreferenced objects (see
+    /// `Dataset::cleanup_old_versions`); returns `(versions_removed,
+    /// versions_kept, objects_removed, bytes_removed)`.
+    #[pyo3(signature = (keep_versions, min_age_secs, dry_run))]
+    fn cleanup_old_versions(
+        &self,
+        py: Python<'_>,
+        keep_versions: usize,
+        min_age_secs: f64,
+        dry_run: bool,
+    ) -> PyResult<(Vec<u64>, Vec<u64>, u64, u64)> {
+        let age = std::time::Duration::try_from_secs_f64(min_age_secs)
+            .map_err(|e| InvalidArgumentError::new_err(format!("min_age: {min_age_secs}: {e}")))?;
+        let options = b2frame::dataset::CleanupOptions::default()
+            .with_keep_versions(keep_versions)
+            .with_min_age(age)
+            .with_dry_run(dry_run);
+        let ds = self.ds.clone();
+        nogil(py, move || {
+            let r = ds.cleanup_old_versions(options).py_err()?;
+            Ok((
+                r.versions_removed,
+                r.versions_kept,
+                r.objects_removed,
+                r.bytes_removed,
+            ))
+        })
+    }
+
     /// Requests and bytes counted by this dataset's store since it was opened or reset.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.ds.store().stats();

@@ -1,7 +1,7 @@
 //! Datasets whose manifest or column frames are arbitrary bytes: a small real dataset
 //! (ints with nulls, strings, a dictionary-encoded string column, a list, string views
 //! stored flat and as a dictionary) is written to
-//! an in-memory store once; each input damages one of its objects (the first byte picks
+//! an in-memory store once, in two commits (a full manifest and a delta on it); each input damages one of its objects (the first byte picks
 //! which, and whether it is also truncated) with byte XORs at chosen offsets, so the
 //! mutations land in well-formed JSON, IPC schemas and frames. The dataset is then
 //! opened and read whole and in a row range. Every step must return `Ok` or `Err`,
@@ -59,9 +59,13 @@ fn objects() -> &'static Vec<(String, Vec<u8>)> {
             Field::new("vd", DataType::Utf8View, false),
         ]));
         let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
-        let mut w = DatasetWriter::new(store.clone(), schema, WriteOptions::default()).unwrap();
-        w.write(&batch).unwrap();
-        w.finish().unwrap();
+        // Two commits: a full manifest and a delta manifest on top of it.
+        for rows in [0..2000, 2000..n as usize] {
+            let mut w =
+                DatasetWriter::new(store.clone(), schema.clone(), WriteOptions::default()).unwrap();
+            w.write(&batch.slice(rows.start, rows.len())).unwrap();
+            w.finish().unwrap();
+        }
         let mut out = Vec::new();
         for (path, _) in block_on(store.list("")).unwrap().unwrap() {
             let bytes = block_on(store.get(&path)).unwrap().unwrap();

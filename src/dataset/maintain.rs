@@ -116,7 +116,8 @@ impl CleanupOptions {
 pub struct CleanupReport {
     /// The versions whose manifests were deleted, ascending.
     pub versions_removed: Vec<u64>,
-    /// The versions kept, ascending.
+    /// The versions kept, ascending: those the options keep and those whose
+    /// manifests a kept delta manifest builds on.
     pub versions_kept: Vec<u64>,
     /// Objects deleted: the manifests and the data objects.
     pub objects_removed: u64,
@@ -282,6 +283,7 @@ impl Dataset {
             })?;
             let mut next = Manifest::clone(&latest);
             next.version = latest.version + 1;
+            next.base = Vec::new();
             next.fragments = fragments;
             next.format_version = next.required_format_version();
             if store::block_on(manifest::commit(store, &next))?? {
@@ -347,18 +349,26 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
         .collect();
     let mut report = CleanupReport::default();
     let mut referenced = HashSet::new();
+    // The manifest files kept versions are read from (their own and their bases').
+    let mut needed = HashSet::new();
     for ((v, ..), &k) in versions.iter().zip(&keep) {
         if k {
             let m = store::block_on(manifest::load(store, *v))??;
             referenced.extend(m.fragments.iter().map(|f| f.id.clone()));
-            report.versions_kept.push(*v);
+            needed.extend(m.base.iter().copied());
+            needed.insert(*v);
         }
     }
+    report.versions_kept = versions
+        .iter()
+        .map(|(v, ..)| *v)
+        .filter(|v| needed.contains(v))
+        .collect();
     // Listed before any manifest is deleted: a commit from now on names only
     // objects younger than `min_age` or already referenced.
     let data = store::block_on(store.list_modified("data"))??;
-    for ((v, path, size, _), k) in versions.iter().zip(keep) {
-        if k {
+    for (v, path, size, _) in &versions {
+        if needed.contains(v) {
             continue;
         }
         if !options.dry_run {
@@ -429,6 +439,7 @@ mod tests {
             format: manifest::FORMAT.into(),
             format_version: 1,
             version: 1,
+            base: Vec::new(),
             rows: ids.len() as u64,
             schema: String::new(),
             fragments: ids.iter().map(|i| frag(i, 1)).collect(),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::arrow::{ArrayNode, ZoneStats};
 use crate::error::{DatasetErrorKind, Error, Result};
-use crate::store::Store;
+use crate::store::{Bytes, Store};
 
 /// The manifests' folder.
 pub const MANIFEST_DIR: &str = "_manifest";
@@ -20,10 +20,19 @@ pub const MANIFEST_DIR: &str = "_manifest";
 pub const FORMAT: &str = "b2frame-dataset";
 /// The newest manifest format version this build reads and writes. Version 2
 /// adds dictionary-encoded columns (`"encoding": "dictionary"`), version 3 view
-/// columns stored as offsets + values (`"var_size"`, `"var_size_dictionary"`); a
-/// manifest is written with the lowest version that describes it, which older
-/// readers accept.
-pub const FORMAT_VERSION: u32 = 3;
+/// columns stored as offsets + values (`"var_size"`, `"var_size_dictionary"`),
+/// version 4 delta manifests (`"base"`); a manifest is written with the lowest
+/// version that describes it, which older readers accept.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// An append commits a delta manifest (its own fragments and the versions it
+/// builds on) while the chain behind it holds fewer than this many deltas; then
+/// a full manifest. So a commit writes O(its fragments) bytes, and opening a
+/// version reads at most this many manifests besides its own.
+pub const MAX_DELTAS: usize = 15;
+
+/// The longest chain of manifests a reader follows (longer is `Corrupt`).
+const MAX_CHAIN: usize = 64;
 
 /// One committed version of a dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,6 +43,15 @@ pub struct Manifest {
     pub format_version: u32,
     /// The version (1 for the first commit).
     pub version: u64,
+    /// The manifests this version is assembled from, before its own, oldest
+    /// first: empty for a full manifest; for a delta manifest (format 4) the
+    /// version of the last full manifest and of the deltas after it, whose
+    /// fragments come before this manifest's own. In the file of a delta,
+    /// `fragments` are those its commit added; a loaded manifest
+    /// ([`crate::dataset::Dataset::manifest`]) holds every fragment, and `base`
+    /// says which files it was read from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base: Vec<u64>,
     /// Total rows.
     pub rows: u64,
     /// The Arrow schema as an IPC stream (schema message + end marker), base64.
@@ -179,7 +197,33 @@ impl Manifest {
             }
             rows += f.rows;
         }
-        if rows != m.rows {
+        if !m.base.is_empty() {
+            let ascending = m.base.windows(2).all(|w| w[0] < w[1]);
+            if !ascending || m.base.last().is_some_and(|&b| b >= m.version) {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "base {:?} is not ascending below version {}",
+                        m.base, m.version
+                    ),
+                ));
+            }
+            if m.base.len() > MAX_CHAIN {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "a chain of {} manifests (at most {MAX_CHAIN})",
+                        m.base.len()
+                    ),
+                ));
+            }
+            if rows > m.rows {
+                return Err(corrupt(
+                    path,
+                    format!("rows {}, its own fragments hold {rows}", m.rows),
+                ));
+            }
+        } else if rows != m.rows {
             return Err(corrupt(
                 path,
                 format!("rows {}, the fragments hold {rows}", m.rows),
@@ -196,9 +240,9 @@ impl Manifest {
         decode_schema(&self.schema)
     }
 
-    /// The lowest format version that describes every fragment: 3 when a view
-    /// column (or child) is stored as offsets + values, 2 when a column is
-    /// dictionary-encoded, 1 otherwise.
+    /// The lowest format version that describes the manifest: 4 for a delta
+    /// (non-empty `base`), else 3 when a view column (or child) is stored as
+    /// offsets + values, 2 when a column is dictionary-encoded, 1 otherwise.
     pub fn required_format_version(&self) -> u32 {
         fn need(n: &crate::arrow::ArrayNode) -> u32 {
             let own = match n.encoding {
@@ -208,10 +252,11 @@ impl Manifest {
             };
             n.children.iter().map(need).fold(own, u32::max)
         }
+        let own = if self.base.is_empty() { 1 } else { 4 };
         self.fragments
             .iter()
             .flat_map(|f| f.columns.iter().map(need))
-            .fold(1, u32::max)
+            .fold(own, u32::max)
     }
 
     /// An empty manifest of `version` for `schema`.
@@ -220,6 +265,7 @@ impl Manifest {
             format: FORMAT.to_string(),
             format_version: 1,
             version,
+            base: Vec::new(),
             rows: 0,
             schema: encode_schema(schema)?,
             fragments: Vec::new(),
@@ -283,7 +329,7 @@ static PARSED: Recent<(u128, usize)> = Recent::new();
 /// # Errors
 /// As [`Manifest::parse`] (errors are not cached).
 pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
-    let key = (xxhash_rust::xxh3::xxh3_128(bytes), bytes.len());
+    let key = content_key(bytes);
     if let Some(m) = PARSED.get(&key) {
         // The same bytes under another name still have to name their version.
         if path_version(path).is_some_and(|v| v != m.version) {
@@ -296,21 +342,96 @@ pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
     Ok(m)
 }
 
-/// Loads version `version`.
-pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
+/// The key of manifest bytes in [`PARSED`] and [`RESOLVED`].
+fn content_key(bytes: &[u8]) -> (u128, usize) {
+    (xxhash_rust::xxh3::xxh3_128(bytes), bytes.len())
+}
+
+/// Resolved delta manifests (every fragment of the chain), by the content key
+/// of the delta's own bytes (which name the chain's versions and fragment ids
+/// with 64 random bits each).
+static RESOLVED: Recent<(u128, usize)> = Recent::new();
+
+/// Reads the manifest file of `version`; `missing` is the error kind when absent.
+async fn read_file(store: &Store, version: u64, missing: DatasetErrorKind) -> Result<Bytes> {
     let path = manifest_path(version);
-    let bytes = store.get(&path).await.map_err(|e| {
+    store.get(&path).await.map_err(|e| {
         if e.is_not_found() {
             Error::Dataset {
                 path: path.clone(),
-                kind: DatasetErrorKind::NotFound,
+                kind: missing,
                 detail: format!("no version {version}"),
             }
         } else {
             e
         }
-    })?;
-    parse_shared(&path, &bytes)
+    })
+}
+
+/// Loads version `version`, with every fragment of its chain of manifests.
+pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
+    let path = manifest_path(version);
+    let bytes = read_file(store, version, DatasetErrorKind::NotFound).await?;
+    let top = parse_shared(&path, &bytes)?;
+    if top.base.is_empty() {
+        return Ok(top);
+    }
+    let key = content_key(&bytes);
+    if let Some(m) = RESOLVED.get(&key) {
+        return Ok(m);
+    }
+    let m = Arc::new(resolve(store, &path, &top).await?);
+    RESOLVED.put(key, m.clone());
+    Ok(m)
+}
+
+/// The delta `top` (read from `path`) with the fragments of its base manifests
+/// (read concurrently) before its own, after checking that they form its chain.
+async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> {
+    let parts = futures::future::try_join_all(top.base.iter().map(|&v| async move {
+        let bytes = read_file(store, v, DatasetErrorKind::Missing).await?;
+        parse_shared(&manifest_path(v), &bytes)
+    }))
+    .await?;
+    let mut fragments = Vec::new();
+    let mut rows = 0u64;
+    for (i, p) in parts.iter().enumerate() {
+        let at = manifest_path(p.version);
+        if p.base != top.base[..i] {
+            return Err(corrupt(
+                &at,
+                format!("base {:?}, {path} expects {:?}", p.base, &top.base[..i]),
+            ));
+        }
+        if p.schema != top.schema {
+            return Err(corrupt(&at, format!("a schema other than {path}'s")));
+        }
+        rows += p.fragments.iter().map(|f| f.rows).sum::<u64>();
+        if rows != p.rows {
+            return Err(corrupt(
+                &at,
+                format!("rows {}, its chain holds {rows}", p.rows),
+            ));
+        }
+        fragments.extend(p.fragments.iter().cloned());
+    }
+    rows += top.fragments.iter().map(|f| f.rows).sum::<u64>();
+    if rows != top.rows {
+        return Err(corrupt(
+            path,
+            format!("rows {}, its chain holds {rows}", top.rows),
+        ));
+    }
+    fragments.extend(top.fragments.iter().cloned());
+    Ok(Manifest {
+        format: top.format.clone(),
+        format_version: top.format_version,
+        version: top.version,
+        base: top.base.clone(),
+        rows: top.rows,
+        schema: top.schema.clone(),
+        fragments,
+    })
 }
 
 /// Parsed manifests by object-store URL and entity tag, so that reopening a

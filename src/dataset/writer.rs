@@ -375,16 +375,40 @@ impl DatasetWriter {
         let mut latest = self.base.clone();
         for _ in 0..=self.options.max_commit_retries {
             let version = latest.as_ref().map_or(1, |m| m.version + 1);
+            let new_rows: u64 = self.fragments.iter().map(|f| f.rows).sum();
             let mut m = match (&latest, self.options.mode) {
+                (Some(l), WriteMode::Append | WriteMode::CreateOrAppend)
+                    if l.base.len() < manifest::MAX_DELTAS =>
+                {
+                    // A delta: this commit's fragments on top of `l`'s chain.
+                    let mut base = l.base.clone();
+                    base.push(l.version);
+                    Manifest {
+                        format: l.format.clone(),
+                        format_version: 0,
+                        version,
+                        base,
+                        rows: l.rows + new_rows,
+                        schema: l.schema.clone(),
+                        fragments: self.fragments.clone(),
+                    }
+                }
                 (Some(l), WriteMode::Append | WriteMode::CreateOrAppend) => {
+                    // The chain is long: a full manifest.
                     let mut m = Manifest::clone(l);
                     m.version = version;
+                    m.base = Vec::new();
+                    m.fragments.extend(self.fragments.iter().cloned());
+                    m.rows += new_rows;
                     m
                 }
-                _ => Manifest::empty(version, &self.schema)?,
+                _ => {
+                    let mut m = Manifest::empty(version, &self.schema)?;
+                    m.fragments = self.fragments.clone();
+                    m.rows = new_rows;
+                    m
+                }
             };
-            m.fragments.extend(self.fragments.iter().cloned());
-            m.rows = m.fragments.iter().map(|f| f.rows).sum();
             m.format_version = m.required_format_version();
             if store::block_on(manifest::commit(&self.store, &m))?? {
                 return Ok(version);

@@ -10,6 +10,7 @@ mod dataset;
 mod frame;
 mod golden;
 mod maintain;
+mod manifests;
 mod oracle_blosc1;
 mod oracle_chunk;
 #[cfg(feature = "polars")]

@@ -100,10 +100,8 @@ fn compaction_merges_small_fragments_keeping_rows_order_and_old_versions() {
     let before = objects(&store);
     let old = Dataset::open_store(store.clone()).unwrap();
     assert_eq!((old.version(), old.manifest().fragments.len()), (40, 40));
-    let old_manifest_len =
-        std::fs::metadata(dir.path().join("_manifest/v00000000000000000040.json"))
-            .unwrap()
-            .len();
+    // Version 40 is a delta on full manifest 33 (every 16th append writes one).
+    assert_eq!(old.manifest().base, (33..40).collect::<Vec<u64>>());
 
     let report = old
         .compact(CompactOptions::default().with_target_rows(4000))
@@ -126,14 +124,14 @@ fn compaction_merges_small_fragments_keeping_rows_order_and_old_versions() {
     assert_eq!(ds.manifest().fragments.len(), report.fragments_after);
     assert!(ds.manifest().fragments.iter().all(|f| f.rows <= 4000));
     assert_eq!(read(&ds), batch(0, rows as usize));
-    let new_manifest_len =
-        std::fs::metadata(dir.path().join("_manifest/v00000000000000000041.json"))
+    // A compaction commits a full manifest, smaller than version 33's.
+    assert!(ds.manifest().base.is_empty());
+    let len = |v: u64| {
+        std::fs::metadata(dir.path().join(format!("_manifest/v{v:020}.json")))
             .unwrap()
-            .len();
-    assert!(
-        new_manifest_len * 4 < old_manifest_len,
-        "manifest {old_manifest_len} -> {new_manifest_len} bytes"
-    );
+            .len()
+    };
+    assert!(len(41) * 4 < len(33), "{} vs {} bytes", len(41), len(33));
     // Statistics of the merged fragments still prune: ids 5000..5010 lie in one chunk.
     let pred = Predicate::gt("id", 4999i64).and(Predicate::lt("id", 5010i64));
     let hit: Vec<_> = ds
@@ -205,10 +203,12 @@ fn compaction_keeps_concurrent_appends_and_refuses_a_concurrent_overwrite() {
 fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
-    for i in 0..5 {
-        append(&store, i * 300, 300);
+    // Versions 1 (full), 2..=16 (deltas on it), 17 (full), 18..=20 (deltas on it).
+    for i in 0..20 {
+        append(&store, i * 75, 75);
     }
     let ds = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!(ds.manifest().base, [17, 18, 19]);
     ds.compact(CompactOptions::default()).unwrap();
     std::fs::write(dir.path().join("NOTES.txt"), b"kept").unwrap();
     // An uncommitted fragment: a writer that flushed a fragment and was dropped.
@@ -230,7 +230,7 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     // Everything is younger than the default hour: nothing goes.
     let young = ds.cleanup_old_versions(CleanupOptions::default()).unwrap();
     assert_eq!(young.versions_removed, Vec::<u64>::new());
-    assert_eq!(young.versions_kept, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(young.versions_kept, (1..=21).collect::<Vec<u64>>());
     assert_eq!(young.objects_removed, 0);
     assert_eq!(objects(&store), all);
 
@@ -238,19 +238,22 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     let dry = ds
         .cleanup_old_versions(now.clone().with_keep_versions(2).with_dry_run(true))
         .unwrap();
-    assert_eq!(dry.versions_removed, [1, 2, 3, 4]);
-    assert_eq!(dry.versions_kept, [5, 6]);
+    // Version 20 (kept) is read from 17, 18, 19 and itself: they stay.
+    assert_eq!(dry.versions_removed, (1..=16).collect::<Vec<u64>>());
+    assert_eq!(dry.versions_kept, [17, 18, 19, 20, 21]);
     assert_eq!(objects(&store), all, "a dry run deletes nothing");
     let done = ds
         .cleanup_old_versions(now.clone().with_keep_versions(2))
         .unwrap();
     assert_eq!(done, dry);
-    assert_eq!(Dataset::versions(&store).unwrap(), [5, 6]);
-    let gone = Dataset::open_version(store.clone(), 4).unwrap_err();
+    assert_eq!(Dataset::versions(&store).unwrap(), [17, 18, 19, 20, 21]);
+    let gone = Dataset::open_version(store.clone(), 16).unwrap_err();
     assert_eq!(kind(gone), DatasetErrorKind::NotFound);
-    // Version 5 still names the five small fragments: all of them stay.
-    let v5 = Dataset::open_version(store.clone(), 5).unwrap();
-    assert_eq!(read(&v5), batch(0, 1500));
+    // Versions 18 and 20 still name the small fragments: all of them stay.
+    let v18 = Dataset::open_version(store.clone(), 18).unwrap();
+    assert_eq!(read(&v18), batch(0, 1350));
+    let v20 = Dataset::open_version(store.clone(), 20).unwrap();
+    assert_eq!(read(&v20), batch(0, 1500));
     let left = objects(&store);
     assert!(left.contains("NOTES.txt"));
     assert_eq!(
@@ -263,11 +266,11 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     let last = ds.cleanup_old_versions(now).unwrap();
     assert_eq!(
         (last.versions_removed, last.versions_kept),
-        (vec![5], vec![6])
+        (vec![17, 18, 19, 20], vec![21])
     );
-    let v6 = Dataset::open_store(store.clone()).unwrap();
-    assert_eq!(read(&v6), batch(0, 1500));
-    let live: BTreeSet<String> = v6
+    let v21 = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!(read(&v21), batch(0, 1500));
+    let live: BTreeSet<String> = v21
         .manifest()
         .fragments
         .iter()

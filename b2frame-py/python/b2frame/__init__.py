@@ -20,6 +20,7 @@ copies. Errors are subclasses of :class:`B2FrameError`.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import warnings
@@ -360,6 +361,49 @@ class Dataset:
         )
         self._inner = _ext.Dataset.open(self._url, self._storage_options, version)
         return version
+
+    def compact(self, *, target_rows: int | None = None) -> dict[str, Any]:
+        """Merges runs of consecutive small fragments (many small appends leave them)
+        into one fragment each and commits a new version with the same rows in the same
+        order; older versions stay readable and nothing is deleted. Fragments with fewer
+        than ``target_rows`` rows (default 1,048,576) are merged, up to ``target_rows``
+        rows each. Moves this object to the committed version; returns ``{"version",
+        "fragments_before", "fragments_after", "rows_rewritten"}`` (``version`` is
+        ``None`` when there was nothing to merge)."""
+        version, before, after, rows = self._inner.compact(target_rows)
+        if version is not None:
+            self._inner = _ext.Dataset.open(self._url, self._storage_options, version)
+        return {
+            "version": version,
+            "fragments_before": before,
+            "fragments_after": after,
+            "rows_rewritten": rows,
+        }
+
+    def cleanup_old_versions(
+        self,
+        *,
+        keep_versions: int = 1,
+        min_age: float | datetime.timedelta = 3600.0,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Deletes the manifests of old versions and the objects no kept version names.
+        Kept: the newest ``keep_versions`` versions, every version that was the newest
+        less than ``min_age`` (seconds or a ``timedelta``) ago, and every object younger
+        than ``min_age`` (a writer may be about to commit it: ``min_age`` must exceed
+        the longest write). Returns ``{"versions_removed", "versions_kept",
+        "objects_removed", "bytes_removed"}``; ``dry_run`` deletes nothing."""
+        if isinstance(min_age, datetime.timedelta):
+            min_age = min_age.total_seconds()
+        removed, kept, objects, nbytes = self._inner.cleanup_old_versions(
+            keep_versions, float(min_age), dry_run
+        )
+        return {
+            "versions_removed": removed,
+            "versions_kept": kept,
+            "objects_removed": objects,
+            "bytes_removed": nbytes,
+        }
 
     def scan(self) -> pl.LazyFrame:
         """A Polars ``LazyFrame`` over the dataset (see :func:`scan`)."""
