@@ -7,7 +7,8 @@
 //! 1000-row slice of `dep_delay` (Parquet: the footers of every file, which a
 //! reader needs to find the rows, then the file(s) holding them).
 //!
-//! `cargo bench --bench appends --features convert` (one thread, like `arrow_io`).
+//! `cargo bench --bench appends --features convert` (one thread, like `arrow_io`);
+//! without `--bench` (`cargo test --all-targets`) 20 appends and single runs.
 
 use std::fs::File;
 use std::path::Path;
@@ -37,13 +38,27 @@ fn flights() -> (Vec<RecordBatch>, arrow_schema::SchemaRef) {
     let appends: usize = std::env::var("B2FRAME_APPENDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(if bench_mode() { 1000 } else { 20 });
     let per = all.num_rows().div_ceil(appends);
     let parts = (0..all.num_rows())
         .step_by(per)
         .map(|a| all.slice(a, per.min(all.num_rows() - a)))
         .collect();
     (parts, schema)
+}
+
+/// `cargo bench` passes `--bench`; `cargo test --all-targets` runs a small round.
+fn bench_mode() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// Runs of the full reads and cold slices.
+fn runs() -> (usize, usize) {
+    if bench_mode() {
+        (5, 51)
+    } else {
+        (1, 3)
+    }
 }
 
 fn du(p: &Path) -> u64 {
@@ -91,7 +106,7 @@ struct Row {
 fn b2_reads(dir: &Path, rows: usize) -> (Duration, Duration) {
     let url = dir.to_str().unwrap();
     let read = median(
-        (0..5)
+        (0..runs().0)
             .map(|_| {
                 let t = Instant::now();
                 let ds = Dataset::open(url).unwrap();
@@ -106,7 +121,7 @@ fn b2_reads(dir: &Path, rows: usize) -> (Duration, Duration) {
             .collect(),
     );
     let slice = median(
-        offsets(rows, 51)
+        offsets(rows, runs().1)
             .into_iter()
             .map(|a| {
                 b2frame::dataset::clear_reopen_cache();
@@ -126,7 +141,7 @@ fn b2_reads(dir: &Path, rows: usize) -> (Duration, Duration) {
 fn parquet_reads(dir: &Path, files: usize, rows: usize) -> (Duration, Duration) {
     let path = |i: usize| dir.join(format!("part-{i:06}.parquet"));
     let read = median(
-        (0..5)
+        (0..runs().0)
             .map(|_| {
                 let t = Instant::now();
                 let mut n = 0;
@@ -143,7 +158,7 @@ fn parquet_reads(dir: &Path, files: usize, rows: usize) -> (Duration, Duration) 
             .collect(),
     );
     let slice = median(
-        offsets(rows, 51)
+        offsets(rows, runs().1)
             .into_iter()
             .map(|a| {
                 let t = Instant::now();

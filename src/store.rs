@@ -597,6 +597,29 @@ impl Store {
         Ok(())
     }
 
+    /// Writes `bytes` as a new object at `path`, for objects no reader looks at
+    /// until a later commit names them (the column frames of a new fragment):
+    /// local files are written in place on the calling thread, without the
+    /// staging file and rename of [`Store::put`] (a crash leaves a partial,
+    /// unreferenced file, which `Dataset::cleanup_old_versions` deletes, and an
+    /// existing file is an error); other stores as [`Store::put`].
+    pub(crate) async fn put_new(&self, path: &str, bytes: Bytes) -> Result<()> {
+        let Some(file) = self.local_file(path)? else {
+            return self.put(path, bytes).await;
+        };
+        Counters::add(&self.counters.put, 1);
+        let n = bytes.len() as u64;
+        // On the blocking pool: creating files waits on the file system's
+        // metadata, and concurrent creations overlap those waits.
+        tokio::task::spawn_blocking(move || {
+            local::write_new(&file, &bytes).map_err(|e| local::error("put", &file, e))
+        })
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(format!("put {path}: {e}"))))??;
+        Counters::add(&self.counters.written, n);
+        Ok(())
+    }
+
     /// Writes `bytes` as the object at `path` only if no object is there: the
     /// commit primitive of manifests. Returns `Ok(false)`, writing nothing, when
     /// the object already exists (another writer won).
@@ -622,7 +645,7 @@ impl Store {
     /// store fails.
     pub async fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>> {
         Ok(self
-            .list_tagged(prefix, None)
+            .list_tagged(prefix, None, true)
             .await?
             .into_iter()
             .map(|(p, n, _)| (p, n))
@@ -633,17 +656,19 @@ impl Store {
     /// (object stores; never local paths, whose tags would come from inode and
     /// modification time rather than content); with `after`, only the objects
     /// whose path sorts after it (S3 starts its listing there: one page instead
-    /// of one per thousand objects before it).
+    /// of one per thousand objects before it); without `sizes`, local sizes are
+    /// 0 (no `stat` per file).
     pub(crate) async fn list_tagged(
         &self,
         prefix: &str,
         after: Option<&str>,
+        sizes: bool,
     ) -> Result<Vec<(String, u64, Option<String>)>> {
         if let (Some(dir), true) = (&self.local, local::is_plain(prefix) || prefix.is_empty()) {
             self.location(prefix)?;
             Counters::add(&self.counters.list, 1);
             let p = prefix.trim_matches('/');
-            return local::list(dir, p, after)
+            return local::list(dir, p, after, sizes)
                 .map(|v| v.into_iter().map(|(p, n)| (p, n, None)).collect())
                 .map_err(|e| local::error("list", &dir.join(p), e));
         }

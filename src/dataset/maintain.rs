@@ -284,6 +284,7 @@ impl Dataset {
             let mut next = Manifest::clone(&latest);
             next.version = latest.version + 1;
             next.base = Vec::new();
+            next.base_fragments = Vec::new();
             next.fragments = fragments;
             next.format_version = next.required_format_version();
             if store::block_on(manifest::commit(store, &next))?? {
@@ -440,6 +441,7 @@ mod tests {
             format_version: 1,
             version: 1,
             base: Vec::new(),
+            base_fragments: Vec::new(),
             rows: ids.len() as u64,
             schema: String::new(),
             fragments: ids.iter().map(|i| frag(i, 1)).collect(),

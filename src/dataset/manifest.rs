@@ -25,12 +25,6 @@ pub const FORMAT: &str = "b2frame-dataset";
 /// version that describes it, which older readers accept.
 pub const FORMAT_VERSION: u32 = 4;
 
-/// An append commits a delta manifest (its own fragments and the versions it
-/// builds on) while the chain behind it holds fewer than this many deltas; then
-/// a full manifest. So a commit writes O(its fragments) bytes, and opening a
-/// version reads at most this many manifests besides its own.
-pub const MAX_DELTAS: usize = 15;
-
 /// The longest chain of manifests a reader follows (longer is `Corrupt`).
 const MAX_CHAIN: usize = 64;
 
@@ -45,13 +39,17 @@ pub struct Manifest {
     pub version: u64,
     /// The manifests this version is assembled from, before its own, oldest
     /// first: empty for a full manifest; for a delta manifest (format 4) the
-    /// version of the last full manifest and of the deltas after it, whose
-    /// fragments come before this manifest's own. In the file of a delta,
-    /// `fragments` are those its commit added; a loaded manifest
+    /// versions whose files' own fragments come before this file's own (each
+    /// such file's `base` is the entries before it). In the file of a delta,
+    /// `fragments` are its own; a loaded manifest
     /// ([`crate::dataset::Dataset::manifest`]) holds every fragment, and `base`
     /// says which files it was read from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base: Vec<u64>,
+    /// The number of own fragments of each `base` file (what an append needs to
+    /// decide which files to merge without reading them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_fragments: Vec<u64>,
     /// Total rows.
     pub rows: u64,
     /// The Arrow schema as an IPC stream (schema message + end marker), base64.
@@ -208,6 +206,16 @@ impl Manifest {
                     ),
                 ));
             }
+            if m.base_fragments.len() != m.base.len() {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "{} base versions, {} fragment counts",
+                        m.base.len(),
+                        m.base_fragments.len()
+                    ),
+                ));
+            }
             if m.base.len() > MAX_CHAIN {
                 return Err(corrupt(
                     path,
@@ -266,6 +274,7 @@ impl Manifest {
             format_version: 1,
             version,
             base: Vec::new(),
+            base_fragments: Vec::new(),
             rows: 0,
             schema: encode_schema(schema)?,
             fragments: Vec::new(),
@@ -368,6 +377,13 @@ async fn read_file(store: &Store, version: u64, missing: DatasetErrorKind) -> Re
     })
 }
 
+/// Loads the manifest file of version `version` alone: for a delta, its own
+/// fragments (what an append builds on: version, `base`, rows and schema).
+pub(crate) async fn load_file(store: &Store, version: u64) -> Result<Arc<Manifest>> {
+    let bytes = read_file(store, version, DatasetErrorKind::NotFound).await?;
+    parse_shared(&manifest_path(version), &bytes)
+}
+
 /// Loads version `version`, with every fragment of its chain of manifests.
 pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
     let path = manifest_path(version);
@@ -403,6 +419,16 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
                 format!("base {:?}, {path} expects {:?}", p.base, &top.base[..i]),
             ));
         }
+        if p.fragments.len() as u64 != top.base_fragments[i] {
+            return Err(corrupt(
+                &at,
+                format!(
+                    "{} fragments, {path} expects {}",
+                    p.fragments.len(),
+                    top.base_fragments[i]
+                ),
+            ));
+        }
         if p.schema != top.schema {
             return Err(corrupt(&at, format!("a schema other than {path}'s")));
         }
@@ -428,6 +454,7 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
         format_version: top.format_version,
         version: top.version,
         base: top.base.clone(),
+        base_fragments: top.base_fragments.clone(),
         rows: top.rows,
         schema: top.schema.clone(),
         fragments,
@@ -468,9 +495,36 @@ pub(crate) fn tags_follow_content(store: &Store) -> bool {
 /// falls back to the whole listing when that version is gone (the dataset was
 /// deleted or written again).
 pub(crate) async fn load_latest(store: &Store, seen: Option<u64>) -> Result<Option<Arc<Manifest>>> {
+    let Some((version, tag)) = newest(store, seen).await? else {
+        return Ok(None);
+    };
+    let key = tag_key(store, &manifest_path(version), tag.as_deref());
+    if let Some(hit) = key.as_ref().and_then(|k| TAGGED.get(k)) {
+        return Ok(Some(hit));
+    }
+    let m = load(store, version).await?;
+    if let Some(k) = key {
+        TAGGED.put(k, m.clone());
+    }
+    Ok(Some(m))
+}
+
+/// [`load_latest`] through [`load_file`]: the newest manifest file alone.
+pub(crate) async fn load_latest_file(
+    store: &Store,
+    seen: Option<u64>,
+) -> Result<Option<Arc<Manifest>>> {
+    match newest(store, seen).await? {
+        Some((version, _)) => Ok(Some(load_file(store, version).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The newest version listed and its entity tag (see [`load_latest`] for `seen`).
+async fn newest(store: &Store, seen: Option<u64>) -> Result<Option<(u64, Option<String>)>> {
     let list = |after: Option<String>| async move {
         let newest = store
-            .list_tagged(MANIFEST_DIR, after.as_deref())
+            .list_tagged(MANIFEST_DIR, after.as_deref(), false)
             .await?
             .into_iter()
             .filter_map(|(p, _, tag)| Some((path_version(&p)?, tag)))
@@ -485,26 +539,22 @@ pub(crate) async fn load_latest(store: &Store, seen: Option<u64>) -> Result<Opti
         // No `seen`, or nothing from it on (gone): list everything.
         newest = list(None).await?;
     }
-    let Some((version, tag)) = newest else {
-        return Ok(None);
-    };
-    let key = tag_key(store, &manifest_path(version), tag.as_deref());
-    if let Some(hit) = key.as_ref().and_then(|k| TAGGED.get(k)) {
-        return Ok(Some(hit));
-    }
-    let m = load(store, version).await?;
-    if let Some(k) = key {
-        TAGGED.put(k, m.clone());
-    }
-    Ok(Some(m))
+    Ok(newest)
 }
 
 /// Writes `m` as its version if that version does not exist yet; `false` if it does.
+/// The file kept as `m` in the cache of parsed manifests (so that the next
+/// append, which may merge it, need not parse it).
 pub(crate) async fn commit(store: &Store, m: &Manifest) -> Result<bool> {
     let bytes = serde_json::to_vec(m).map_err(|e| Error::invalid("manifest", e.to_string()))?;
-    store
+    let key = content_key(&bytes);
+    let done = store
         .put_if_absent(&manifest_path(m.version), bytes.into())
-        .await
+        .await?;
+    if done {
+        PARSED.put(key, Arc::new(m.clone()));
+    }
+    Ok(done)
 }
 
 #[cfg(test)]

@@ -163,7 +163,8 @@ impl DatasetWriter {
         for f in schema.fields() {
             arrow::check_supported(f)?;
         }
-        let base = store::block_on(manifest::load_latest(&store, None))??;
+        // The newest manifest file alone: an append commits a delta on it.
+        let base = store::block_on(manifest::load_latest_file(&store, None))??;
         match (&base, options.mode) {
             (Some(m), WriteMode::Create) => {
                 return Err(Error::Dataset {
@@ -340,7 +341,7 @@ impl DatasetWriter {
         let store = &self.store;
         store::block_on(async {
             stream::iter(frames)
-                .map(|(p, f)| async move { store.put(&p, f.into()).await })
+                .map(|(p, f)| async move { store.put_new(&p, f.into()).await })
                 .buffer_unordered(8)
                 .try_collect::<Vec<_>>()
                 .await
@@ -353,6 +354,49 @@ impl DatasetWriter {
             stats,
         });
         Ok(())
+    }
+
+    /// The delta manifest of `version` that adds this writer's fragments to `l`
+    /// (the newest manifest file). `l`'s chain of files is a stack whose own
+    /// fragment counts shrink towards the top; like a binary counter, the new
+    /// fragments absorb the files on top of the stack holding no more fragments
+    /// than they have gathered, so a version has at most ~log2(fragments) files
+    /// and a fragment is copied ~log2(fragments) times over its life.
+    fn delta_on(&self, l: &Manifest, version: u64, new_rows: u64) -> Result<Manifest> {
+        let mut stack: Vec<(u64, u64)> = l
+            .base
+            .iter()
+            .copied()
+            .zip(l.base_fragments.iter().copied())
+            .collect();
+        stack.push((l.version, l.fragments.len() as u64));
+        let mut size = self.fragments.len() as u64;
+        let mut keep = stack.len();
+        while keep > 0 && stack[keep - 1].1 <= size {
+            keep -= 1;
+            size += stack[keep].1;
+        }
+        let mut fragments = Vec::with_capacity(size as usize);
+        for &(v, _) in &stack[keep..] {
+            let own = if v == l.version {
+                None
+            } else {
+                Some(store::block_on(manifest::load_file(&self.store, v))??)
+            };
+            fragments.extend(own.as_deref().unwrap_or(l).fragments.iter().cloned());
+        }
+        fragments.extend(self.fragments.iter().cloned());
+        let (base, base_fragments) = stack[..keep].iter().copied().unzip();
+        Ok(Manifest {
+            format: l.format.clone(),
+            format_version: 0,
+            version,
+            base,
+            base_fragments,
+            rows: l.rows + new_rows,
+            schema: l.schema.clone(),
+            fragments,
+        })
     }
 
     /// Flushes buffered rows and returns the fragments written, uploaded but not
@@ -377,30 +421,8 @@ impl DatasetWriter {
             let version = latest.as_ref().map_or(1, |m| m.version + 1);
             let new_rows: u64 = self.fragments.iter().map(|f| f.rows).sum();
             let mut m = match (&latest, self.options.mode) {
-                (Some(l), WriteMode::Append | WriteMode::CreateOrAppend)
-                    if l.base.len() < manifest::MAX_DELTAS =>
-                {
-                    // A delta: this commit's fragments on top of `l`'s chain.
-                    let mut base = l.base.clone();
-                    base.push(l.version);
-                    Manifest {
-                        format: l.format.clone(),
-                        format_version: 0,
-                        version,
-                        base,
-                        rows: l.rows + new_rows,
-                        schema: l.schema.clone(),
-                        fragments: self.fragments.clone(),
-                    }
-                }
                 (Some(l), WriteMode::Append | WriteMode::CreateOrAppend) => {
-                    // The chain is long: a full manifest.
-                    let mut m = Manifest::clone(l);
-                    m.version = version;
-                    m.base = Vec::new();
-                    m.fragments.extend(self.fragments.iter().cloned());
-                    m.rows += new_rows;
-                    m
+                    self.delta_on(l, version, new_rows)?
                 }
                 _ => {
                     let mut m = Manifest::empty(version, &self.schema)?;
@@ -414,7 +436,7 @@ impl DatasetWriter {
                 return Ok(version);
             }
             // Someone else committed `version`: redo on top of the newest one.
-            let newest = store::block_on(manifest::load_latest(&self.store, Some(version)))??;
+            let newest = store::block_on(manifest::load_latest_file(&self.store, Some(version)))??;
             if let Some(n) = &newest {
                 let path = manifest::manifest_path(n.version);
                 if self.base.is_none() && self.options.mode == WriteMode::Create {

@@ -198,11 +198,13 @@ fn pread(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 /// `dir` with their sizes, sorted; a missing directory lists nothing. Only plain
 /// names are listed (see [`is_plain`]), as `LocalFileSystem` skips its staging
 /// files; with `after`, only files whose path sorts after it (the others are not
-/// even `stat`ed).
+/// even `stat`ed). Without `sizes`, sizes are 0 and nothing is `stat`ed. Symbolic
+/// links are not listed either way.
 pub(super) fn list(
     dir: &Path,
     prefix: &str,
     after: Option<&str>,
+    sizes: bool,
 ) -> io::Result<Vec<(String, u64)>> {
     let mut out = Vec::new();
     let mut todo = vec![prefix.to_string()];
@@ -233,6 +235,13 @@ pub(super) fn list(
             if ft.is_dir() {
                 todo.push(path);
             } else if is_plain(&path) && after.is_none_or(|a| path.as_str() > a) {
+                if !sizes {
+                    // Names only: the entry's type needs no `stat`.
+                    if ft.is_file() {
+                        out.push((path, 0));
+                    }
+                    continue;
+                }
                 let meta = match e.metadata() {
                     Ok(m) => m,
                     // Deleted meanwhile.
@@ -247,6 +256,28 @@ pub(super) fn list(
     }
     out.sort();
     Ok(out)
+}
+
+/// Writes `bytes` to the new file `path` (creating its folders); an existing
+/// file is an `AlreadyExists` error.
+pub(super) fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let open = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    let mut f = match open() {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            open()?
+        }
+        other => other?,
+    };
+    f.write_all(bytes)
 }
 
 /// `object_store`'s error for a failed local `op` on `path`: `NotFound` for a
@@ -334,15 +365,26 @@ mod tests {
             io::ErrorKind::UnexpectedEof
         );
         assert_eq!(
-            list(dir.path(), "a", None).unwrap(),
+            list(dir.path(), "a", None, true).unwrap(),
             vec![("a/b/x".to_string(), 10)]
         );
-        assert!(list(dir.path(), "nothing", None).unwrap().is_empty());
+        // Names only: the same files, sizes left at 0; symbolic links neither way.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("a/b/x"), dir.path().join("a/l")).unwrap();
+            assert_eq!(
+                list(dir.path(), "a", None, false).unwrap(),
+                vec![("a/b/x".to_string(), 0)]
+            );
+            assert_eq!(list(dir.path(), "a", None, true).unwrap().len(), 1);
+            std::fs::remove_file(dir.path().join("a/l")).unwrap();
+        }
+        assert!(list(dir.path(), "nothing", None, true).unwrap().is_empty());
         // Only paths after `after`, in subfolders too.
         std::fs::write(dir.path().join("a/b/z"), b"12").unwrap();
         std::fs::write(dir.path().join("a/c"), b"1").unwrap();
         let after = |a: &str| -> Vec<String> {
-            let v = list(dir.path(), "a", Some(a)).unwrap();
+            let v = list(dir.path(), "a", Some(a), true).unwrap();
             v.into_iter().map(|(p, _)| p).collect()
         };
         assert_eq!(after("a/b/x"), ["a/b/z", "a/c"]);

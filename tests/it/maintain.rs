@@ -100,8 +100,8 @@ fn compaction_merges_small_fragments_keeping_rows_order_and_old_versions() {
     let before = objects(&store);
     let old = Dataset::open_store(store.clone()).unwrap();
     assert_eq!((old.version(), old.manifest().fragments.len()), (40, 40));
-    // Version 40 is a delta on full manifest 33 (every 16th append writes one).
-    assert_eq!(old.manifest().base, (33..40).collect::<Vec<u64>>());
+    // Version 40 (32 + 8 appends) is read from full manifest 32 and its own file.
+    assert_eq!(old.manifest().base, [32]);
 
     let report = old
         .compact(CompactOptions::default().with_target_rows(4000))
@@ -124,14 +124,14 @@ fn compaction_merges_small_fragments_keeping_rows_order_and_old_versions() {
     assert_eq!(ds.manifest().fragments.len(), report.fragments_after);
     assert!(ds.manifest().fragments.iter().all(|f| f.rows <= 4000));
     assert_eq!(read(&ds), batch(0, rows as usize));
-    // A compaction commits a full manifest, smaller than version 33's.
+    // A compaction commits a full manifest, smaller than version 32's.
     assert!(ds.manifest().base.is_empty());
     let len = |v: u64| {
         std::fs::metadata(dir.path().join(format!("_manifest/v{v:020}.json")))
             .unwrap()
             .len()
     };
-    assert!(len(41) * 4 < len(33), "{} vs {} bytes", len(41), len(33));
+    assert!(len(41) * 4 < len(32), "{} vs {} bytes", len(41), len(32));
     // Statistics of the merged fragments still prune: ids 5000..5010 lie in one chunk.
     let pred = Predicate::gt("id", 4999i64).and(Predicate::lt("id", 5010i64));
     let hit: Vec<_> = ds
@@ -203,12 +203,12 @@ fn compaction_keeps_concurrent_appends_and_refuses_a_concurrent_overwrite() {
 fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
-    // Versions 1 (full), 2..=16 (deltas on it), 17 (full), 18..=20 (deltas on it).
+    // Version 20 (16 + 4 appends) is read from full manifest 16 and its own file.
     for i in 0..20 {
         append(&store, i * 75, 75);
     }
     let ds = Dataset::open_store(store.clone()).unwrap();
-    assert_eq!(ds.manifest().base, [17, 18, 19]);
+    assert_eq!(ds.manifest().base, [16]);
     ds.compact(CompactOptions::default()).unwrap();
     std::fs::write(dir.path().join("NOTES.txt"), b"kept").unwrap();
     // An uncommitted fragment: a writer that flushed a fragment and was dropped.
@@ -238,20 +238,21 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     let dry = ds
         .cleanup_old_versions(now.clone().with_keep_versions(2).with_dry_run(true))
         .unwrap();
-    // Version 20 (kept) is read from 17, 18, 19 and itself: they stay.
-    assert_eq!(dry.versions_removed, (1..=16).collect::<Vec<u64>>());
-    assert_eq!(dry.versions_kept, [17, 18, 19, 20, 21]);
+    // Version 20 (kept) is read from 16 and itself: 16 stays.
+    let gone: Vec<u64> = (1..=15).chain(17..=19).collect();
+    assert_eq!(dry.versions_removed, gone);
+    assert_eq!(dry.versions_kept, [16, 20, 21]);
     assert_eq!(objects(&store), all, "a dry run deletes nothing");
     let done = ds
         .cleanup_old_versions(now.clone().with_keep_versions(2))
         .unwrap();
     assert_eq!(done, dry);
-    assert_eq!(Dataset::versions(&store).unwrap(), [17, 18, 19, 20, 21]);
-    let gone = Dataset::open_version(store.clone(), 16).unwrap_err();
+    assert_eq!(Dataset::versions(&store).unwrap(), [16, 20, 21]);
+    let gone = Dataset::open_version(store.clone(), 19).unwrap_err();
     assert_eq!(kind(gone), DatasetErrorKind::NotFound);
-    // Versions 18 and 20 still name the small fragments: all of them stay.
-    let v18 = Dataset::open_version(store.clone(), 18).unwrap();
-    assert_eq!(read(&v18), batch(0, 1350));
+    // Versions 16 and 20 still name the small fragments: all of them stay.
+    let v16 = Dataset::open_version(store.clone(), 16).unwrap();
+    assert_eq!(read(&v16), batch(0, 1200));
     let v20 = Dataset::open_version(store.clone(), 20).unwrap();
     assert_eq!(read(&v20), batch(0, 1500));
     let left = objects(&store);
@@ -266,7 +267,7 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
     let last = ds.cleanup_old_versions(now).unwrap();
     assert_eq!(
         (last.versions_removed, last.versions_kept),
-        (vec![17, 18, 19, 20], vec![21])
+        (vec![16, 20], vec![21])
     );
     let v21 = Dataset::open_store(store.clone()).unwrap();
     assert_eq!(read(&v21), batch(0, 1500));

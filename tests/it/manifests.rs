@@ -1,12 +1,12 @@
-//! Delta manifests: appends commit only their own fragments on top of a chain
-//! that ends at a full manifest (one every `MAX_DELTAS + 1` commits), readers
-//! assemble the chain, and a broken chain is a typed error naming the file.
+//! Delta manifests: an append commits a file with its own fragments (merged with
+//! the smaller files on top of the stack it builds on), readers assemble the
+//! stack, and a broken stack is a typed error naming the file.
 
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
-use b2frame::dataset::manifest::{manifest_path, MAX_DELTAS};
+use b2frame::dataset::manifest::manifest_path;
 use b2frame::dataset::{Dataset, DatasetWriter, ScanOptions, WriteMode, WriteOptions};
 use b2frame::error::DatasetErrorKind;
 use b2frame::{Error, Store};
@@ -44,8 +44,7 @@ fn dataset_error(e: Error) -> (String, DatasetErrorKind, String) {
 }
 
 #[test]
-fn appends_commit_deltas_and_a_full_manifest_every_sixteenth_version() {
-    assert_eq!(MAX_DELTAS, 15);
+fn appends_stack_delta_manifests_like_a_binary_counter() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
     let len = |v: u64| {
@@ -53,67 +52,87 @@ fn appends_commit_deltas_and_a_full_manifest_every_sixteenth_version() {
             .unwrap()
             .len()
     };
-    for v in 1..=35u64 {
+    for v in 1..=40u64 {
         assert_eq!(append(&store, (v as i64 - 1) * 10, 10), v);
     }
-    // Full manifests at 1, 17 and 33; every other version is a delta on the last one.
-    for v in 1..=35u64 {
+    // One fragment per append: version v's files hold the powers of two of v's
+    // binary digits, largest first; its own file the lowest (v & -v fragments).
+    for v in 1..=40u64 {
         let ds = Dataset::open_version(store.clone(), v).unwrap();
-        let full = (v - 1) / 16 * 16 + 1;
-        assert_eq!(ds.manifest().base, (full..v).collect::<Vec<_>>(), "v{v}");
-        assert_eq!(ds.manifest().fragments.len() as u64, v, "v{v}");
-        assert_eq!(ds.manifest().format_version, if v == full { 1 } else { 4 });
+        let m = ds.manifest();
+        let digits: Vec<u64> = (0..64)
+            .rev()
+            .map(|b| 1 << b)
+            .filter(|d| v & d != 0)
+            .collect();
+        assert_eq!(m.base_fragments, digits[..digits.len() - 1], "v{v}");
+        assert_eq!(m.base.len(), digits.len() - 1, "v{v}");
+        assert_eq!(m.fragments.len() as u64, v, "v{v}");
+        let full = v.is_power_of_two();
+        assert_eq!(m.base.is_empty(), full, "v{v}");
+        assert_eq!(m.format_version, if full { 1 } else { 4 }, "v{v}");
         assert_eq!(ids(&ds), (0..v as i64 * 10).collect::<Vec<_>>(), "v{v}");
     }
-    // A delta's file holds its own fragment: its size does not grow with the table.
-    assert!(len(16) < len(2) + 200, "{} vs {}", len(16), len(2));
-    assert!(len(33) > len(17) * 3 / 2, "{} vs {}", len(33), len(17));
-    assert!(len(34) < len(2) + 200);
+    // A file's size follows its own fragments, not the table's.
+    assert!(len(39) < len(3) + 100, "{} vs {}", len(39), len(3));
+    assert!(len(38) < len(6) + 100, "{} vs {}", len(38), len(6));
+    assert!(len(32) > len(16) * 3 / 2, "{} vs {}", len(32), len(16));
     let newest = Dataset::open_store(store).unwrap();
-    assert_eq!((newest.version(), newest.num_rows()), (35, 350));
+    assert_eq!((newest.version(), newest.num_rows()), (40, 400));
+    assert_eq!(newest.manifest().base, [32]);
 }
 
 #[test]
 fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().to_str().unwrap();
-    let store = Store::from_url(path, []).unwrap();
-    for v in 0..4 {
-        append(&store, v * 10, 10);
-    }
-    // Version 4 is read from 1, 2, 3 and itself; damage 2 (rows that do not add up).
-    let p2 = dir.path().join(manifest_path(2));
-    let text = std::fs::read_to_string(&p2).unwrap();
-    std::fs::write(&p2, text.replace("\"rows\":20", "\"rows\":21")).unwrap();
-    let (at, kind, detail) = dataset_error(Dataset::open_version(store.clone(), 4).unwrap_err());
-    assert_eq!(
-        (at.as_str(), kind),
-        (manifest_path(2).as_str(), DatasetErrorKind::Corrupt)
+    // Seven appends: version 7 is read from 4 (4 fragments), 6 (2) and itself (1).
+    let seven = || {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
+        for v in 0..7 {
+            append(&store, v * 10, 10);
+        }
+        (dir, store)
+    };
+    let (dir, store) = seven();
+    let p7 = dir.path().join(manifest_path(7));
+    let text7 = std::fs::read_to_string(&p7).unwrap();
+    assert!(
+        text7.contains("\"base\":[4,6],\"base_fragments\":[4,2]"),
+        "{text7}"
     );
-    assert!(detail.contains("21"), "{detail}");
-
-    let other = tempfile::tempdir().unwrap();
-    let store = Store::from_url(other.path().to_str().unwrap(), []).unwrap();
-    for v in 0..3 {
-        append(&store, v * 10, 10);
-    }
-    std::fs::remove_file(other.path().join(manifest_path(1))).unwrap();
-    let (at, kind, _) = dataset_error(Dataset::open_store(store.clone()).unwrap_err());
-    assert_eq!(
-        (at.as_str(), kind),
-        (manifest_path(1).as_str(), DatasetErrorKind::Missing)
-    );
-
-    // A base that is not below the version, or a chain that is not ascending.
-    let p3 = other.path().join(manifest_path(3));
-    let text = std::fs::read_to_string(&p3).unwrap();
-    assert!(text.contains("\"base\":[1,2]"), "{text}");
-    for bad in ["\"base\":[2,1]", "\"base\":[1,3]"] {
-        std::fs::write(&p3, text.replace("\"base\":[1,2]", bad)).unwrap();
-        let (at, kind, _) = dataset_error(Dataset::open_version(store.clone(), 3).unwrap_err());
+    let expect = |v: u64, want: u64, kind: DatasetErrorKind| {
+        let (at, k, detail) = dataset_error(Dataset::open_version(store.clone(), v).unwrap_err());
         assert_eq!(
-            (at.as_str(), kind),
-            (manifest_path(3).as_str(), DatasetErrorKind::Corrupt)
+            (at.as_str(), k),
+            (manifest_path(want).as_str(), kind),
+            "{detail}"
         );
+        detail
+    };
+    // Damage 6: rows that do not add up.
+    let p6 = dir.path().join(manifest_path(6));
+    let text6 = std::fs::read_to_string(&p6).unwrap();
+    std::fs::write(&p6, text6.replace("\"rows\":60", "\"rows\":61")).unwrap();
+    assert!(expect(7, 6, DatasetErrorKind::Corrupt).contains("61"));
+    std::fs::write(&p6, &text6).unwrap();
+    // A base that is not ascending below the version, counts that disagree.
+    for (from, to, names) in [
+        ("\"base\":[4,6]", "\"base\":[6,4]", 7),
+        ("\"base\":[4,6]", "\"base\":[4,7]", 7),
+        ("\"base_fragments\":[4,2]", "\"base_fragments\":[4]", 7),
+        ("\"base_fragments\":[4,2]", "\"base_fragments\":[4,1]", 6),
+        ("\"base\":[4,6]", "\"base\":[5,6]", 5),
+    ] {
+        std::fs::write(&p7, text7.replace(from, to)).unwrap();
+        expect(7, names, DatasetErrorKind::Corrupt);
     }
+
+    // A base file deleted by hand: `Missing`, naming it.
+    let (dir, store) = seven();
+    std::fs::remove_file(dir.path().join(manifest_path(4))).unwrap();
+    let (at, kind, _) = dataset_error(Dataset::open_store(store).unwrap_err());
+    assert_eq!(
+        (at.as_str(), kind),
+        (manifest_path(4).as_str(), DatasetErrorKind::Missing)
+    );
 }
