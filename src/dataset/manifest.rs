@@ -193,7 +193,17 @@ impl Manifest {
                     ),
                 ));
             }
-            rows += f.rows;
+            rows = rows.saturating_add(f.rows);
+        }
+        if m.base_fragments.len() != m.base.len() {
+            return Err(corrupt(
+                path,
+                format!(
+                    "{} base versions, {} fragment counts",
+                    m.base.len(),
+                    m.base_fragments.len()
+                ),
+            ));
         }
         if !m.base.is_empty() {
             let ascending = m.base.windows(2).all(|w| w[0] < w[1]);
@@ -203,16 +213,6 @@ impl Manifest {
                     format!(
                         "base {:?} is not ascending below version {}",
                         m.base, m.version
-                    ),
-                ));
-            }
-            if m.base_fragments.len() != m.base.len() {
-                return Err(corrupt(
-                    path,
-                    format!(
-                        "{} base versions, {} fragment counts",
-                        m.base.len(),
-                        m.base_fragments.len()
                     ),
                 ));
             }
@@ -379,8 +379,14 @@ async fn read_file(store: &Store, version: u64, missing: DatasetErrorKind) -> Re
 
 /// Loads the manifest file of version `version` alone: for a delta, its own
 /// fragments (what an append builds on: version, `base`, rows and schema).
-pub(crate) async fn load_file(store: &Store, version: u64) -> Result<Arc<Manifest>> {
-    let bytes = read_file(store, version, DatasetErrorKind::NotFound).await?;
+/// `missing` is the error kind when it is absent (`NotFound` for the version
+/// asked for, `Missing` for a base another manifest names).
+pub(crate) async fn load_file(
+    store: &Store,
+    version: u64,
+    missing: DatasetErrorKind,
+) -> Result<Arc<Manifest>> {
+    let bytes = read_file(store, version, missing).await?;
     parse_shared(&manifest_path(version), &bytes)
 }
 
@@ -404,10 +410,11 @@ pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
 /// The delta `top` (read from `path`) with the fragments of its base manifests
 /// (read concurrently) before its own, after checking that they form its chain.
 async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> {
-    let parts = futures::future::try_join_all(top.base.iter().map(|&v| async move {
-        let bytes = read_file(store, v, DatasetErrorKind::Missing).await?;
-        parse_shared(&manifest_path(v), &bytes)
-    }))
+    let parts = futures::future::try_join_all(
+        top.base
+            .iter()
+            .map(|&v| load_file(store, v, DatasetErrorKind::Missing)),
+    )
     .await?;
     let mut fragments = Vec::new();
     let mut rows = 0u64;
@@ -432,7 +439,10 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
         if p.schema != top.schema {
             return Err(corrupt(&at, format!("a schema other than {path}'s")));
         }
-        rows += p.fragments.iter().map(|f| f.rows).sum::<u64>();
+        rows = p
+            .fragments
+            .iter()
+            .fold(rows, |r, f| r.saturating_add(f.rows));
         if rows != p.rows {
             return Err(corrupt(
                 &at,
@@ -441,7 +451,10 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
         }
         fragments.extend(p.fragments.iter().cloned());
     }
-    rows += top.fragments.iter().map(|f| f.rows).sum::<u64>();
+    rows = top
+        .fragments
+        .iter()
+        .fold(rows, |r, f| r.saturating_add(f.rows));
     if rows != top.rows {
         return Err(corrupt(
             path,
@@ -515,7 +528,9 @@ pub(crate) async fn load_latest_file(
     seen: Option<u64>,
 ) -> Result<Option<Arc<Manifest>>> {
     match newest(store, seen).await? {
-        Some((version, _)) => Ok(Some(load_file(store, version).await?)),
+        Some((version, _)) => Ok(Some(
+            load_file(store, version, DatasetErrorKind::NotFound).await?,
+        )),
         None => Ok(None),
     }
 }
@@ -542,9 +557,9 @@ async fn newest(store: &Store, seen: Option<u64>) -> Result<Option<(u64, Option<
     Ok(newest)
 }
 
-/// Writes `m` as its version if that version does not exist yet; `false` if it does.
-/// The file kept as `m` in the cache of parsed manifests (so that the next
-/// append, which may merge it, need not parse it).
+/// Writes `m` as its version if that version does not exist yet; `false` if it
+/// does. A written file is kept, as `m`, in the cache of parsed manifests: the
+/// next append, which may merge it, need not parse it.
 pub(crate) async fn commit(store: &Store, m: &Manifest) -> Result<bool> {
     let bytes = serde_json::to_vec(m).map_err(|e| Error::invalid("manifest", e.to_string()))?;
     let key = content_key(&bytes);

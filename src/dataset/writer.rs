@@ -374,16 +374,30 @@ impl DatasetWriter {
         let mut keep = stack.len();
         while keep > 0 && stack[keep - 1].1 <= size {
             keep -= 1;
-            size += stack[keep].1;
+            size = size.saturating_add(stack[keep].1);
         }
-        let mut fragments = Vec::with_capacity(size as usize);
-        for &(v, _) in &stack[keep..] {
-            let own = if v == l.version {
+        // Not sized from the counts: they come from a file.
+        let mut fragments = Vec::new();
+        for &(v, count) in &stack[keep..] {
+            let file = if v == l.version {
                 None
             } else {
-                Some(store::block_on(manifest::load_file(&self.store, v))??)
+                let kind = DatasetErrorKind::Missing;
+                Some(store::block_on(manifest::load_file(&self.store, v, kind))??)
             };
-            fragments.extend(own.as_deref().unwrap_or(l).fragments.iter().cloned());
+            let own = &file.as_deref().unwrap_or(l).fragments;
+            if own.len() as u64 != count {
+                return Err(Error::Dataset {
+                    path: manifest::manifest_path(v),
+                    kind: DatasetErrorKind::Corrupt,
+                    detail: format!(
+                        "{} fragments, version {} names {count}",
+                        own.len(),
+                        l.version
+                    ),
+                });
+            }
+            fragments.extend(own.iter().cloned());
         }
         fragments.extend(self.fragments.iter().cloned());
         let (base, base_fragments) = stack[..keep].iter().copied().unzip();
@@ -393,7 +407,8 @@ impl DatasetWriter {
             version,
             base,
             base_fragments,
-            rows: l.rows + new_rows,
+            // Saturating: `l.rows` comes from a file (readers check the sum).
+            rows: l.rows.saturating_add(new_rows),
             schema: l.schema.clone(),
             fragments,
         })

@@ -127,6 +127,15 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
         expect(7, names, DatasetErrorKind::Corrupt);
     }
 
+    // Fragment counts without a base, in the full manifest 7 builds on.
+    std::fs::write(&p7, &text7).unwrap();
+    let p4 = dir.path().join(manifest_path(4));
+    let text4 = std::fs::read_to_string(&p4).unwrap();
+    assert!(text4.contains("\"version\":4,"), "{text4}");
+    let stray = text4.replace("\"version\":4,", "\"version\":4,\"base_fragments\":[1],");
+    std::fs::write(&p4, stray).unwrap();
+    expect(7, 4, DatasetErrorKind::Corrupt);
+
     // A base file deleted by hand: `Missing`, naming it.
     let (dir, store) = seven();
     std::fs::remove_file(dir.path().join(manifest_path(4))).unwrap();
