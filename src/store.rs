@@ -599,8 +599,8 @@ impl Store {
 
     /// Writes `bytes` as a new object at `path`, for objects no reader looks at
     /// until a later commit names them (the column frames of a new fragment):
-    /// local files are written in place on the calling thread, without the
-    /// staging file and rename of [`Store::put`] (a crash leaves a partial,
+    /// local files are written in place (on the runtime's blocking pool), without
+    /// the staging file and rename of [`Store::put`] (a crash leaves a partial,
     /// unreferenced file, which `Dataset::cleanup_old_versions` deletes, and an
     /// existing file is an error); other stores as [`Store::put`].
     pub(crate) async fn put_new(&self, path: &str, bytes: Bytes) -> Result<()> {

@@ -144,12 +144,12 @@ fn merge_runs(fragments: &[Fragment], target: u64) -> Vec<std::ops::Range<usize>
             rows = 0;
             continue;
         }
-        if rows + f.rows > target {
+        if rows.saturating_add(f.rows) > target {
             close(start, i, &mut runs);
             start = i;
             rows = 0;
         }
-        rows += f.rows;
+        rows = rows.saturating_add(f.rows);
     }
     close(start, fragments.len(), &mut runs);
     runs
@@ -184,10 +184,10 @@ impl Dataset {
     /// Merges runs of consecutive small fragments of this version (fewer than
     /// `target_rows` rows each, at most `target_rows` together) into one fragment
     /// per run, and commits a new version with the same rows in the same order.
-    /// A dataset grown by many small appends reads faster afterwards and its
-    /// manifest shrinks (every commit rewrites the manifest, so its size is what a
-    /// commit costs). Nothing is deleted: older versions still name the merged
-    /// fragments (see [`Dataset::cleanup_old_versions`]).
+    /// A dataset grown by many small appends reads faster afterwards (fewer files
+    /// per column) and its manifest, which every opening parses, shrinks. The
+    /// commit writes a full manifest. Nothing is deleted: older versions still
+    /// name the merged fragments (see [`Dataset::cleanup_old_versions`]).
     ///
     /// Commits that other writers made meanwhile are kept: the new version is
     /// this one's successor's fragments with the merged runs replaced.
@@ -229,19 +229,20 @@ impl Dataset {
             .iter()
             .scan(0u64, |at, f| {
                 let s = *at;
-                *at += f.rows;
+                *at = s.saturating_add(f.rows);
                 Some(s)
             })
             .collect();
-        let total: u64 = runs
+        let total = runs
             .iter()
             .flat_map(|r| &m.fragments[r.clone()])
-            .map(|f| f.rows)
-            .sum();
+            .fold(0u64, |t, f| t.saturating_add(f.rows));
         let mut merged = Vec::with_capacity(runs.len());
         for run in &runs {
             let first = starts[run.start];
-            let rows: u64 = m.fragments[run.clone()].iter().map(|f| f.rows).sum();
+            let rows = m.fragments[run.clone()]
+                .iter()
+                .fold(0u64, |r, f| r.saturating_add(f.rows));
             let encode = options.encode.clone().unwrap_or_else(|| {
                 let zone = m.fragments[run.start].zone_rows;
                 EncodeOptions::default().with_chunk_rows(usize::try_from(zone).unwrap_or(1).max(1))
