@@ -103,97 +103,99 @@ struct Row {
     slice: Duration,
 }
 
+/// The median time of `f(x)` over `xs`, each run after an untimed `before()`.
+fn median_time<T: Copy>(xs: &[T], mut before: impl FnMut(), mut f: impl FnMut(T)) -> Duration {
+    median(
+        xs.iter()
+            .map(|&x| {
+                before();
+                let t = Instant::now();
+                f(x);
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+/// Median full read and cold slice of the dataset at `dir`.
 fn b2_reads(dir: &Path, rows: usize) -> (Duration, Duration) {
     let url = dir.to_str().unwrap();
-    let read = median(
-        (0..runs().0)
-            .map(|_| {
-                let t = Instant::now();
-                let ds = Dataset::open(url).unwrap();
-                let n: usize = ds
-                    .scan(ScanOptions::default())
-                    .unwrap()
-                    .map(|b| b.unwrap().num_rows())
-                    .sum();
-                assert_eq!(n, rows);
-                t.elapsed()
-            })
-            .collect(),
+    let reads = vec![(); runs().0];
+    let read = median_time(
+        &reads,
+        || {},
+        |()| {
+            let ds = Dataset::open(url).unwrap();
+            let n: usize = ds
+                .scan(ScanOptions::default())
+                .unwrap()
+                .map(|b| b.unwrap().num_rows())
+                .sum();
+            assert_eq!(n, rows);
+        },
     );
-    let slice = median(
-        offsets(rows, runs().1)
-            .into_iter()
-            .map(|a| {
-                b2frame::dataset::clear_reopen_cache();
-                let t = Instant::now();
-                let ds = Dataset::open(url).unwrap();
-                let c = ds
-                    .read_column("dep_delay", a as u64..(a + SLICE) as u64)
-                    .unwrap();
-                assert_eq!(c.len(), SLICE);
-                t.elapsed()
-            })
-            .collect(),
-    );
+    let cold = b2frame::dataset::clear_reopen_cache;
+    let slice = median_time(&offsets(rows, runs().1), cold, |a| {
+        let ds = Dataset::open(url).unwrap();
+        let c = ds
+            .read_column("dep_delay", a as u64..(a + SLICE) as u64)
+            .unwrap();
+        assert_eq!(c.len(), SLICE);
+    });
     (read, slice)
 }
 
+/// Median full read and cold slice of the `files` Parquet files in `dir`.
 fn parquet_reads(dir: &Path, files: usize, rows: usize) -> (Duration, Duration) {
-    let path = |i: usize| dir.join(format!("part-{i:06}.parquet"));
-    let read = median(
-        (0..runs().0)
-            .map(|_| {
-                let t = Instant::now();
-                let mut n = 0;
-                for i in 0..files {
-                    let r = ParquetRecordBatchReaderBuilder::try_new(File::open(path(i)).unwrap())
+    let open = |i: usize| {
+        let f = File::open(dir.join(format!("part-{i:06}.parquet"))).unwrap();
+        ParquetRecordBatchReaderBuilder::try_new(f).unwrap()
+    };
+    let reads = vec![(); runs().0];
+    let read = median_time(
+        &reads,
+        || {},
+        |()| {
+            let n: usize = (0..files)
+                .map(|i| {
+                    open(i)
+                        .build()
                         .unwrap()
+                        .map(|b| b.unwrap().num_rows())
+                        .sum::<usize>()
+                })
+                .sum();
+            assert_eq!(n, rows);
+        },
+    );
+    let slice = median_time(
+        &offsets(rows, runs().1),
+        || {},
+        |a| {
+            // Row counts from every footer, then the files holding a..a+SLICE.
+            let builders: Vec<_> = (0..files).map(open).collect();
+            let (mut start, mut got) = (0usize, 0usize);
+            for b in builders {
+                let n = b.metadata().file_metadata().num_rows() as usize;
+                let (lo, hi) = (a.max(start), (a + SLICE).min(start + n));
+                if lo < hi {
+                    let col = b.schema().index_of("dep_delay").unwrap();
+                    let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), [col]);
+                    let sel = RowSelection::from(vec![
+                        RowSelector::skip(lo - start),
+                        RowSelector::select(hi - lo),
+                    ]);
+                    let r = b
+                        .with_projection(mask)
+                        .with_row_selection(sel)
                         .build()
                         .unwrap();
-                    n += r.map(|b| b.unwrap().num_rows()).sum::<usize>();
+                    got += r.map(|b| b.unwrap().num_rows()).sum::<usize>();
                 }
-                assert_eq!(n, rows);
-                t.elapsed()
-            })
-            .collect(),
-    );
-    let slice = median(
-        offsets(rows, runs().1)
-            .into_iter()
-            .map(|a| {
-                let t = Instant::now();
-                // Row counts from every footer, then the files holding a..a+SLICE.
-                let mut builders = Vec::with_capacity(files);
-                for i in 0..files {
-                    builders.push(
-                        ParquetRecordBatchReaderBuilder::try_new(File::open(path(i)).unwrap())
-                            .unwrap(),
-                    );
-                }
-                let (mut start, mut got) = (0usize, 0usize);
-                for b in builders {
-                    let n = b.metadata().file_metadata().num_rows() as usize;
-                    let (lo, hi) = (a.max(start), (a + SLICE).min(start + n));
-                    if lo < hi {
-                        let col = b.schema().index_of("dep_delay").unwrap();
-                        let mask = parquet::arrow::ProjectionMask::roots(b.parquet_schema(), [col]);
-                        let sel = RowSelection::from(vec![
-                            RowSelector::skip(lo - start),
-                            RowSelector::select(hi - lo),
-                        ]);
-                        let r = b
-                            .with_projection(mask)
-                            .with_row_selection(sel)
-                            .build()
-                            .unwrap();
-                        got += r.map(|b| b.unwrap().num_rows()).sum::<usize>();
-                    }
-                    start += n;
-                }
-                assert_eq!(got, SLICE);
-                t.elapsed()
-            })
-            .collect(),
+                start += n;
+            }
+            assert_eq!(got, SLICE);
+        },
     );
     (read, slice)
 }

@@ -418,26 +418,29 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
     .await?;
     let mut fragments = Vec::new();
     let mut rows = 0u64;
-    for (i, p) in parts.iter().enumerate() {
+    let n = parts.len();
+    for (i, p) in parts.iter().map(|p| &**p).chain([top]).enumerate() {
         let at = manifest_path(p.version);
-        if p.base != top.base[..i] {
-            return Err(corrupt(
-                &at,
-                format!("base {:?}, {path} expects {:?}", p.base, &top.base[..i]),
-            ));
-        }
-        if p.fragments.len() as u64 != top.base_fragments[i] {
-            return Err(corrupt(
-                &at,
-                format!(
-                    "{} fragments, {path} expects {}",
-                    p.fragments.len(),
-                    top.base_fragments[i]
-                ),
-            ));
-        }
-        if p.schema != top.schema {
-            return Err(corrupt(&at, format!("a schema other than {path}'s")));
+        if i < n {
+            if p.base != top.base[..i] {
+                return Err(corrupt(
+                    &at,
+                    format!("base {:?}, {path} expects {:?}", p.base, &top.base[..i]),
+                ));
+            }
+            if p.fragments.len() as u64 != top.base_fragments[i] {
+                return Err(corrupt(
+                    &at,
+                    format!(
+                        "{} fragments, {path} expects {}",
+                        p.fragments.len(),
+                        top.base_fragments[i]
+                    ),
+                ));
+            }
+            if p.schema != top.schema {
+                return Err(corrupt(&at, format!("a schema other than {path}'s")));
+            }
         }
         rows = p
             .fragments
@@ -451,17 +454,6 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
         }
         fragments.extend(p.fragments.iter().cloned());
     }
-    rows = top
-        .fragments
-        .iter()
-        .fold(rows, |r, f| r.saturating_add(f.rows));
-    if rows != top.rows {
-        return Err(corrupt(
-            path,
-            format!("rows {}, its chain holds {rows}", top.rows),
-        ));
-    }
-    fragments.extend(top.fragments.iter().cloned());
     Ok(Manifest {
         format: top.format.clone(),
         format_version: top.format_version,

@@ -97,7 +97,8 @@ fn concat(batches: &[RecordBatch], schema: &SchemaRef) -> RecordBatch {
     arrow_select::concat::concat_batches(schema, batches).unwrap()
 }
 
-fn dataset_err(e: Error) -> (String, DatasetErrorKind, String) {
+/// The path, kind and detail of a dataset error (panics on other errors).
+pub fn dataset_err(e: Error) -> (String, DatasetErrorKind, String) {
     match e {
         Error::Dataset { path, kind, detail } => (path, kind, detail),
         other => panic!("expected a dataset error, got {other:?}"),

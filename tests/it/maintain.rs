@@ -16,6 +16,7 @@ use b2frame::error::DatasetErrorKind;
 use b2frame::store::block_on;
 use b2frame::{Error, Store};
 
+use crate::dataset::dataset_err;
 use crate::store::{s3_endpoint, s3_options, s3_url};
 
 fn schema() -> SchemaRef {
@@ -71,10 +72,7 @@ fn objects(store: &Store) -> BTreeSet<String> {
 }
 
 fn kind(e: Error) -> DatasetErrorKind {
-    match e {
-        Error::Dataset { kind, .. } => kind,
-        other => panic!("expected a dataset error, got {other:?}"),
-    }
+    dataset_err(e).1
 }
 
 /// 40 appends of 100..=490 rows (10,300 rows); returns the store's objects then.

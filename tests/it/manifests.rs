@@ -9,7 +9,9 @@ use arrow_schema::{DataType, Field, Schema};
 use b2frame::dataset::manifest::manifest_path;
 use b2frame::dataset::{Dataset, DatasetWriter, ScanOptions, WriteMode, WriteOptions};
 use b2frame::error::DatasetErrorKind;
-use b2frame::{Error, Store};
+use b2frame::Store;
+
+use crate::dataset::dataset_err;
 
 fn batch(start: i64, n: usize) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
@@ -34,13 +36,6 @@ fn ids(ds: &Dataset) -> Vec<i64> {
             c.values().to_vec()
         })
         .collect()
-}
-
-fn dataset_error(e: Error) -> (String, DatasetErrorKind, String) {
-    match e {
-        Error::Dataset { path, kind, detail } => (path, kind, detail),
-        other => panic!("expected a dataset error, got {other:?}"),
-    }
 }
 
 #[test]
@@ -101,7 +96,7 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
         "{text7}"
     );
     let expect = |v: u64, want: u64, kind: DatasetErrorKind| {
-        let (at, k, detail) = dataset_error(Dataset::open_version(store.clone(), v).unwrap_err());
+        let (at, k, detail) = dataset_err(Dataset::open_version(store.clone(), v).unwrap_err());
         assert_eq!(
             (at.as_str(), k),
             (manifest_path(want).as_str(), kind),
@@ -139,7 +134,7 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
     // A base file deleted by hand: `Missing`, naming it.
     let (dir, store) = seven();
     std::fs::remove_file(dir.path().join(manifest_path(4))).unwrap();
-    let (at, kind, _) = dataset_error(Dataset::open_store(store).unwrap_err());
+    let (at, kind, _) = dataset_err(Dataset::open_store(store).unwrap_err());
     assert_eq!(
         (at.as_str(), kind),
         (manifest_path(4).as_str(), DatasetErrorKind::Missing)
