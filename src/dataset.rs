@@ -38,6 +38,7 @@ mod writer;
 
 use std::ops::Range;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, RecordBatchReader};
 use arrow_schema::{ArrowError, Schema, SchemaRef};
@@ -135,7 +136,20 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::open`].
     pub fn open_store(store: Store) -> Result<Dataset> {
-        let (stamp, reader, seen) = match reopen::lookup(&store) {
+        Dataset::open_store_with(store, Duration::ZERO)
+    }
+
+    /// [`Dataset::open_store`] that trusts, without any request, a version this
+    /// process found to be the newest less than `max_staleness` ago (a listing on
+    /// object stores, a `stat` locally); like Lance's `read_consistency_interval`.
+    /// A service that opens a dataset per request on S3 then pays no round trip
+    /// before reading, at the price of seeing a commit up to `max_staleness` late.
+    /// [`Duration::ZERO`] (what [`Dataset::open_store`] uses) always checks.
+    ///
+    /// # Errors
+    /// As [`Dataset::open`].
+    pub fn open_store_with(store: Store, max_staleness: Duration) -> Result<Dataset> {
+        let (stamp, reader, seen, checked) = match reopen::lookup(&store, max_staleness) {
             reopen::Found::Same(manifest, schema, reader) => {
                 return Ok(Dataset::from_parts(reader, manifest, schema))
             }
@@ -143,7 +157,8 @@ impl Dataset {
                 stamp,
                 reader,
                 seen,
-            } => (stamp, reader, seen),
+                checked,
+            } => (stamp, reader, seen, checked),
         };
         let m = store::block_on(manifest::load_latest(&store, seen))??.ok_or_else(|| {
             Error::Dataset {
@@ -153,7 +168,7 @@ impl Dataset {
             }
         })?;
         let schema = m.schema()?;
-        let reader = reopen::keep(&store, stamp, &m, &schema, reader);
+        let reader = reopen::keep(&store, stamp, checked, &m, &schema, reader);
         Ok(Dataset::from_parts(reader, m, schema))
     }
 

@@ -31,19 +31,24 @@ pub(crate) struct PyDataset {
 
 #[pymethods]
 impl PyDataset {
-    /// Opens the newest version (or `version`) of the dataset at `url`.
+    /// Opens the newest version (or `version`) of the dataset at `url`; with
+    /// `max_staleness` (seconds), a version found to be the newest less than that
+    /// long ago is reopened without any request.
     #[staticmethod]
-    #[pyo3(signature = (url, storage_options=None, version=None))]
+    #[pyo3(signature = (url, storage_options=None, version=None, max_staleness=None))]
     fn open(
         py: Python<'_>,
         url: String,
         storage_options: Option<Vec<(String, String)>>,
         version: Option<u64>,
+        max_staleness: Option<f64>,
     ) -> PyResult<PyDataset> {
+        let staleness = std::time::Duration::try_from_secs_f64(max_staleness.unwrap_or(0.0))
+            .map_err(|e| InvalidArgumentError::new_err(format!("max_staleness: {e}")))?;
         nogil(py, move || {
             let store = open_store(&url, storage_options)?;
             let ds = match version {
-                None => Dataset::open_store(store),
+                None => Dataset::open_store_with(store, staleness),
                 Some(v) => Dataset::open_version(store, v),
             }
             .py_err()?;

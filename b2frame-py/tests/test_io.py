@@ -296,3 +296,18 @@ def test_compact_and_cleanup_old_versions(tmp_path):
         ds.cleanup_old_versions(keep_versions=0)
     with pytest.raises(b2frame.InvalidArgumentError, match="min_age"):
         ds.cleanup_old_versions(min_age=-1)
+
+
+def test_max_staleness_trusts_a_recently_checked_version(tmp_path):
+    path = tmp_path / "d"
+    b2frame.write({"x": np.arange(10)}, path)
+    assert b2frame.Dataset.open(path).version == 1
+    b2frame.write({"x": np.arange(5)}, path, mode="append")
+    # Version 1 was found to be the newest a moment ago: trusted, no request.
+    stale = b2frame.Dataset.open(path, max_staleness=dt.timedelta(hours=1))
+    assert (stale.version, stale.stats()["requests"]) == (1, 0)
+    assert b2frame.read(path, max_staleness=3600).num_rows == 10
+    assert b2frame.read(path).num_rows == 15
+    assert b2frame.Dataset.open(path, max_staleness=3600).version == 2
+    with pytest.raises(b2frame.InvalidArgumentError, match="max_staleness"):
+        b2frame.Dataset.open(path, max_staleness=-1)

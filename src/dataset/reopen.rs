@@ -18,6 +18,7 @@
 //! never kept.
 
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arrow_schema::SchemaRef;
 
@@ -36,6 +37,9 @@ struct Kept {
     manifest: Arc<Manifest>,
     schema: SchemaRef,
     cache: Arc<ReadCache>,
+    /// When `manifest` was last known to be the newest (just before the stamp
+    /// or listing that showed it).
+    checked: Instant,
 }
 
 /// The kept datasets, the most recently used last.
@@ -48,24 +52,44 @@ pub(crate) enum Found {
     /// Open it afresh and hand it to [`keep`] with `stamp` (a local folder's,
     /// when settled) and `reader` (which shares what the previous opening cached
     /// when the `_manifest/` folder is the same one); `seen` is the kept version,
-    /// where the listing may start.
+    /// where the listing may start; `checked` the instant before the stamp was
+    /// taken.
     Changed {
         stamp: Option<Stamp>,
         reader: FrameReader,
         seen: Option<u64>,
+        checked: Instant,
     },
 }
 
 /// Looks up the dataset in `store`; takes the stamp of its `_manifest/` folder
-/// (before any listing).
-pub(crate) fn lookup(store: &Store) -> Found {
+/// (before any listing). A kept dataset known to be the newest less than
+/// `max_staleness` ago is returned without any request.
+pub(crate) fn lookup(store: &Store, max_staleness: Duration) -> Found {
+    let checked = Instant::now();
+    let fresh = |k: &Kept| checked.saturating_duration_since(k.checked) < max_staleness;
+    if !max_staleness.is_zero() {
+        if let Ok(mut kept) = KEPT_DATASETS.lock() {
+            if let Some(i) = kept.iter().position(|k| *k.url == *store.url() && fresh(k)) {
+                let k = kept.remove(i);
+                let found = Found::Same(
+                    k.manifest.clone(),
+                    k.schema.clone(),
+                    FrameReader::with_cache(store.clone(), k.cache.clone()),
+                );
+                kept.push(k);
+                return found;
+            }
+        }
+    }
     let stamp = store.local_stamp(MANIFEST_DIR);
     let mut shared = None;
     let mut seen = None;
     if let Ok(mut kept) = KEPT_DATASETS.lock() {
         if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
             if stamp.is_some() && kept[i].stamp == stamp {
-                let k = kept.remove(i);
+                let mut k = kept.remove(i);
+                k.checked = checked;
                 let found = Found::Same(
                     k.manifest.clone(),
                     k.schema.clone(),
@@ -92,15 +116,18 @@ pub(crate) fn lookup(store: &Store) -> Found {
         stamp,
         reader,
         seen,
+        checked,
     }
 }
 
-/// Keeps the dataset opened from `store` with `manifest` under `stamp` (taken by
-/// [`lookup`]); returns the reader to use: one sharing the kept cache when the
-/// kept dataset has the same manifest, else `reader`.
+/// Keeps the dataset opened from `store` with `manifest` under `stamp`, known to
+/// be the newest at `checked` (both from [`lookup`]); returns the reader to use:
+/// one sharing the kept cache when the kept dataset has the same manifest, else
+/// `reader`.
 pub(crate) fn keep(
     store: &Store,
     stamp: Option<Stamp>,
+    checked: Instant,
     manifest: &Arc<Manifest>,
     schema: &SchemaRef,
     reader: FrameReader,
@@ -129,6 +156,7 @@ pub(crate) fn keep(
         manifest: manifest.clone(),
         schema: schema.clone(),
         cache,
+        checked,
     });
     reader
 }

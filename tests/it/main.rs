@@ -17,5 +17,6 @@ mod oracle_chunk;
 mod polars_io;
 mod roundtrip;
 mod schunk_edit;
+mod staleness;
 mod store;
 mod tensor;

@@ -263,13 +263,20 @@ class Dataset:
         *,
         storage_options: Mapping[str, Any] | None = None,
         version: int | None = None,
+        max_staleness: float | datetime.timedelta | None = None,
     ) -> Dataset:
         """Opens the newest version (or ``version``) of the dataset at ``path_or_url``.
 
-        Raises :class:`NotFoundError` when there is none."""
+        ``max_staleness`` (seconds or a ``timedelta``; default: always check): a
+        version this process found to be the newest less than that long ago is
+        reopened without any request (no listing on S3), so a commit may be seen up
+        to that late. Raises :class:`NotFoundError` when there is none."""
         url = _location(path_or_url)
         opts = _options(storage_options)
-        return cls(_ext.Dataset.open(url, opts, version), url, opts)
+        if isinstance(max_staleness, datetime.timedelta):
+            max_staleness = max_staleness.total_seconds()
+        inner = _ext.Dataset.open(url, opts, version, max_staleness)
+        return cls(inner, url, opts)
 
     def refresh(self) -> Dataset:
         """Re-opens the newest version; returns ``self``."""
@@ -422,10 +429,13 @@ def read(
     columns: Sequence[str] | None = None,
     rows: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    max_staleness: float | datetime.timedelta | None = None,
 ) -> pa.Table:
     """Reads ``columns`` (default all) of ``rows`` (slice/range/``(start, end)``, default
-    all) of the dataset at ``path_or_url`` into a ``pyarrow.Table``."""
-    return Dataset.open(path_or_url, storage_options=storage_options).to_table(columns, rows)
+    all) of the dataset at ``path_or_url`` into a ``pyarrow.Table`` (``max_staleness``:
+    see :meth:`Dataset.open`)."""
+    ds = Dataset.open(path_or_url, storage_options=storage_options, max_staleness=max_staleness)
+    return ds.to_table(columns, rows)
 
 
 def clear_reopen_cache() -> None:
