@@ -71,14 +71,7 @@ pub(crate) fn lookup(store: &Store, max_staleness: Duration) -> Found {
     if !max_staleness.is_zero() {
         if let Ok(mut kept) = KEPT_DATASETS.lock() {
             if let Some(i) = kept.iter().position(|k| *k.url == *store.url() && fresh(k)) {
-                let k = kept.remove(i);
-                let found = Found::Same(
-                    k.manifest.clone(),
-                    k.schema.clone(),
-                    FrameReader::with_cache(store.clone(), k.cache.clone()),
-                );
-                kept.push(k);
-                return found;
+                return reuse(&mut kept, i, store, None);
             }
         }
     }
@@ -88,15 +81,7 @@ pub(crate) fn lookup(store: &Store, max_staleness: Duration) -> Found {
     if let Ok(mut kept) = KEPT_DATASETS.lock() {
         if let Some(i) = kept.iter().position(|k| *k.url == *store.url()) {
             if stamp.is_some() && kept[i].stamp == stamp {
-                let mut k = kept.remove(i);
-                k.checked = checked;
-                let found = Found::Same(
-                    k.manifest.clone(),
-                    k.schema.clone(),
-                    FrameReader::with_cache(store.clone(), k.cache.clone()),
-                );
-                kept.push(k);
-                return found;
+                return reuse(&mut kept, i, store, Some(checked));
             }
             // Another version of the same folder: its frames are still the
             // same files ([`keep`] replaces the entry).
@@ -118,6 +103,22 @@ pub(crate) fn lookup(store: &Store, max_staleness: Duration) -> Found {
         seen,
         checked,
     }
+}
+
+/// Kept entry `i` as [`Found::Same`], moved to the most recently used end;
+/// `checked` when a stamp has just shown it to be the newest.
+fn reuse(kept: &mut Vec<Kept>, i: usize, store: &Store, checked: Option<Instant>) -> Found {
+    let mut k = kept.remove(i);
+    if let Some(c) = checked {
+        k.checked = c;
+    }
+    let found = Found::Same(
+        k.manifest.clone(),
+        k.schema.clone(),
+        FrameReader::with_cache(store.clone(), k.cache.clone()),
+    );
+    kept.push(k);
+    found
 }
 
 /// Keeps the dataset opened from `store` with `manifest` under `stamp`, known to
