@@ -350,16 +350,20 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
         .map(|i| i + options.keep_versions >= n || young(versions[i + 1].3))
         .collect();
     let mut report = CleanupReport::default();
-    let mut referenced = HashSet::new();
-    // The manifest files kept versions are read from (their own and their bases').
+    // The manifest files kept versions are read from (their own and their
+    // bases'), each read once: a version's fragments are its files' own.
     let mut needed = HashSet::new();
     for ((v, ..), &k) in versions.iter().zip(&keep) {
         if k {
-            let m = store::block_on(manifest::load(store, *v))??;
-            referenced.extend(m.fragments.iter().map(|f| f.id.clone()));
+            let m = store::block_on(manifest::load_file(store, *v, DatasetErrorKind::NotFound))??;
             needed.extend(m.base.iter().copied());
             needed.insert(*v);
         }
+    }
+    let mut referenced = HashSet::new();
+    for &v in &needed {
+        let m = store::block_on(manifest::load_file(store, v, DatasetErrorKind::Missing))??;
+        referenced.extend(m.fragments.iter().map(|f| f.id.clone()));
     }
     report.versions_kept = versions
         .iter()
