@@ -672,6 +672,22 @@ impl Store {
                 .map(|v| v.into_iter().map(|(p, n)| (p, n, None)).collect())
                 .map_err(|e| local::error("list", &dir.join(p), e));
         }
+        let local = self.is_local();
+        Ok(self
+            .list_metas(prefix, after)
+            .await?
+            .into_iter()
+            .map(|(p, m)| (p, m.size, m.e_tag.filter(|_| !local)))
+            .collect())
+    }
+
+    /// The inner store's listing of `prefix` (from after `after`), as paths
+    /// relative to this store's prefix with their metadata, sorted by path.
+    async fn list_metas(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+    ) -> Result<Vec<(String, object_store::ObjectMeta)>> {
         let loc = self.location(prefix)?;
         Counters::add(&self.counters.list, 1);
         let listing = match after {
@@ -682,16 +698,15 @@ impl Store {
             .try_collect()
             .await
             .map_err(|e| at_path("list", &loc, e))?;
-        let local = self.is_local();
-        let mut out: Vec<(String, u64, Option<String>)> = metas
+        let mut out: Vec<_> = metas
             .into_iter()
             .filter_map(|m| {
                 let rel = m.location.prefix_match(&self.prefix)?;
                 let rel: Vec<_> = rel.map(|p| p.as_ref().to_string()).collect();
-                Some((rel.join("/"), m.size, m.e_tag.filter(|_| !local)))
+                Some((rel.join("/"), m))
             })
             .collect();
-        out.sort();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 
@@ -706,24 +721,12 @@ impl Store {
         &self,
         prefix: &str,
     ) -> Result<Vec<(String, u64, std::time::SystemTime)>> {
-        let loc = self.location(prefix)?;
-        Counters::add(&self.counters.list, 1);
-        let metas: Vec<_> = self
-            .inner
-            .list(Some(&loc))
-            .try_collect()
-            .await
-            .map_err(|e| at_path("list", &loc, e))?;
-        let mut out: Vec<_> = metas
+        Ok(self
+            .list_metas(prefix, None)
+            .await?
             .into_iter()
-            .filter_map(|m| {
-                let rel = m.location.prefix_match(&self.prefix)?;
-                let rel: Vec<_> = rel.map(|p| p.as_ref().to_string()).collect();
-                Some((rel.join("/"), m.size, m.last_modified.into()))
-            })
-            .collect();
-        out.sort();
-        Ok(out)
+            .map(|(p, m)| (p, m.size, m.last_modified.into()))
+            .collect())
     }
 
     /// Removes the local folder `path` when it is empty (object stores have no
