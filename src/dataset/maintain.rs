@@ -3,7 +3,7 @@
 //! fragments stay for older versions), and [`Dataset::cleanup_old_versions`]
 //! deletes the manifests of old versions and the objects no kept version names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 use super::manifest::{self, Fragment, Manifest, MANIFEST_DIR};
@@ -352,19 +352,25 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
     let mut report = CleanupReport::default();
     // The manifest files kept versions are read from (their own and their
     // bases'), each read once: a version's fragments are its files' own.
-    let mut needed = HashSet::new();
+    let mut files = HashMap::new();
     for ((v, ..), &k) in versions.iter().zip(&keep) {
         if k {
             let m = store::block_on(manifest::load_file(store, *v, DatasetErrorKind::NotFound))??;
-            needed.extend(m.base.iter().copied());
-            needed.insert(*v);
+            files.insert(*v, m);
         }
     }
-    let mut referenced = HashSet::new();
-    for &v in &needed {
-        let m = store::block_on(manifest::load_file(store, v, DatasetErrorKind::Missing))??;
-        referenced.extend(m.fragments.iter().map(|f| f.id.clone()));
+    let bases: HashSet<u64> = files.values().flat_map(|m| m.base.clone()).collect();
+    for v in bases {
+        if let std::collections::hash_map::Entry::Vacant(e) = files.entry(v) {
+            let kind = DatasetErrorKind::Missing;
+            e.insert(store::block_on(manifest::load_file(store, v, kind))??);
+        }
     }
+    let needed: HashSet<u64> = files.keys().copied().collect();
+    let referenced: HashSet<&str> = files
+        .values()
+        .flat_map(|m| m.fragments.iter().map(|f| f.id.as_str()))
+        .collect();
     report.versions_kept = versions
         .iter()
         .map(|(v, ..)| *v)
@@ -395,7 +401,7 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
         if !options.dry_run {
             store::block_on(store.delete(&path))??;
         }
-        if emptied.last() != Some(&fragment.to_string()) {
+        if emptied.last().map(String::as_str) != Some(fragment) {
             emptied.push(fragment.to_string());
         }
         report.objects_removed += 1;
