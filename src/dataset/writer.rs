@@ -432,9 +432,9 @@ impl DatasetWriter {
     pub fn finish(mut self) -> Result<u64> {
         self.flush_pending()?;
         let mut latest = self.base.clone();
+        let new_rows: u64 = self.fragments.iter().map(|f| f.rows).sum();
         for _ in 0..=self.options.max_commit_retries {
             let version = latest.as_ref().map_or(1, |m| m.version + 1);
-            let new_rows: u64 = self.fragments.iter().map(|f| f.rows).sum();
             let mut m = match (&latest, self.options.mode) {
                 (Some(l), WriteMode::Append | WriteMode::CreateOrAppend) => {
                     self.delta_on(l, version, new_rows)?
