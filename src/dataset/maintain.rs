@@ -4,6 +4,7 @@
 //! deletes the manifests of old versions and the objects no kept version names.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::manifest::{self, Fragment, Manifest, MANIFEST_DIR};
@@ -128,7 +129,7 @@ pub struct CleanupReport {
 /// Runs of consecutive fragments (index ranges) to merge: fragments with fewer
 /// than `target` rows, gathered while the run stays within `target` rows; runs of
 /// one fragment are left alone.
-fn merge_runs(fragments: &[Fragment], target: u64) -> Vec<std::ops::Range<usize>> {
+fn merge_runs(fragments: &[Arc<Fragment>], target: u64) -> Vec<std::ops::Range<usize>> {
     fn close(start: usize, end: usize, runs: &mut Vec<std::ops::Range<usize>>) {
         if end - start >= 2 {
             runs.push(start..end);
@@ -158,7 +159,10 @@ fn merge_runs(fragments: &[Fragment], target: u64) -> Vec<std::ops::Range<usize>
 /// `latest`'s fragments with each run of ids in `merged` replaced by its new
 /// fragment; `None` when a run is no longer there, in that order (a concurrent
 /// overwrite or compaction removed it).
-fn replace_runs(latest: &Manifest, merged: &[(Vec<String>, Fragment)]) -> Option<Vec<Fragment>> {
+fn replace_runs(
+    latest: &Manifest,
+    merged: &[(Vec<String>, Arc<Fragment>)],
+) -> Option<Vec<Arc<Fragment>>> {
     let mut out = latest.fragments.clone();
     for (ids, new) in merged {
         let head = ids.first()?;
@@ -274,7 +278,7 @@ impl Dataset {
             merged.push((ids, one));
         }
         let store = self.store();
-        let mut latest = std::sync::Arc::new(m.clone());
+        let mut latest = Arc::new(m.clone());
         for _ in 0..=options.max_commit_retries {
             let fragments = replace_runs(&latest, &merged).ok_or_else(|| {
                 conflict(format!(
@@ -419,14 +423,14 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
 mod tests {
     use super::*;
 
-    fn frag(id: &str, rows: u64) -> Fragment {
-        Fragment {
+    fn frag(id: &str, rows: u64) -> Arc<Fragment> {
+        Arc::new(Fragment {
             id: id.into(),
             rows,
             zone_rows: 1,
             columns: Vec::new(),
             stats: Vec::new(),
-        }
+        })
     }
 
     #[test]

@@ -54,8 +54,9 @@ pub struct Manifest {
     pub rows: u64,
     /// The Arrow schema as an IPC stream (schema message + end marker), base64.
     pub schema: String,
-    /// The fragments in row order.
-    pub fragments: Vec<Fragment>,
+    /// The fragments in row order (shared between the manifests a process
+    /// keeps: versions of one dataset hold mostly the same fragments).
+    pub fragments: Vec<Arc<Fragment>>,
 }
 
 /// A run of rows written together: one set of column frames under `data/{id}/`.
@@ -294,34 +295,55 @@ pub(crate) async fn versions(store: &Store) -> Result<Vec<u64>> {
     Ok(v)
 }
 
-/// Parsed manifests by key, the most recently used last, at most [`PARSED_KEPT`].
-struct Recent<K>(std::sync::Mutex<Vec<(K, Arc<Manifest>)>>);
+/// Parsed manifests by key, the most recently used last: at most [`KEPT`]
+/// entries weighing at most [`KEPT_BYTES`] together, except that the most
+/// recently used entry is always kept.
+struct Recent<K>(std::sync::Mutex<Vec<Entry<K>>>);
+
+/// A kept manifest and its weight: the bytes of the manifest files it was
+/// parsed from (its memory is about as large).
+struct Entry<K> {
+    key: K,
+    manifest: Arc<Manifest>,
+    weight: usize,
+}
 
 /// Parsed manifests kept by each [`Recent`].
-const PARSED_KEPT: usize = 32;
+const KEPT: usize = 32;
+
+/// The weight (manifest file bytes) each [`Recent`] keeps. A dataset appended to
+/// a thousand times without compaction has an 8 MB manifest: a bound by count
+/// alone kept 32 versions of it, 340 MB.
+const KEPT_BYTES: usize = 64 << 20;
 
 impl<K: PartialEq> Recent<K> {
     const fn new() -> Self {
         Recent(std::sync::Mutex::new(Vec::new()))
     }
 
-    /// The manifest kept under `key` (then the most recently used).
-    fn get(&self, key: &K) -> Option<Arc<Manifest>> {
+    /// The manifest kept under `key` and its weight (then the most recently used).
+    fn get(&self, key: &K) -> Option<(Arc<Manifest>, usize)> {
         let mut v = self.0.lock().ok()?;
-        let i = v.iter().position(|(k, _)| k == key)?;
+        let i = v.iter().position(|e| e.key == *key)?;
         let e = v.remove(i);
-        let m = e.1.clone();
+        let hit = (e.manifest.clone(), e.weight);
         v.push(e);
-        Some(m)
+        Some(hit)
     }
 
-    /// Keeps `m` under `key`, forgetting the least recently used beyond the bound.
-    fn put(&self, key: K, m: Arc<Manifest>) {
-        if let Ok(mut v) = self.0.lock() {
-            if v.len() >= PARSED_KEPT {
-                v.remove(0);
-            }
-            v.push((key, m));
+    /// Keeps `manifest` under `key`, forgetting the least recently used entries
+    /// beyond the bounds.
+    fn put(&self, key: K, manifest: Arc<Manifest>, weight: usize) {
+        let Ok(mut v) = self.0.lock() else { return };
+        v.retain(|e| e.key != key);
+        v.push(Entry {
+            key,
+            manifest,
+            weight,
+        });
+        let mut total: usize = v.iter().map(|e| e.weight).sum();
+        while v.len() > 1 && (v.len() > KEPT || total > KEPT_BYTES) {
+            total -= v.remove(0).weight;
         }
     }
 }
@@ -339,7 +361,7 @@ static PARSED: Recent<(u128, usize)> = Recent::new();
 /// As [`Manifest::parse`] (errors are not cached).
 pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
     let key = content_key(bytes);
-    if let Some(m) = PARSED.get(&key) {
+    if let Some((m, _)) = PARSED.get(&key) {
         // The same bytes under another name still have to name their version.
         if path_version(path).is_some_and(|v| v != m.version) {
             return Err(corrupt(path, format!("holds version {}", m.version)));
@@ -347,7 +369,7 @@ pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
         return Ok(m);
     }
     let m = Arc::new(Manifest::parse(path, bytes)?);
-    PARSED.put(key, m.clone());
+    PARSED.put(key, m.clone(), bytes.len());
     Ok(m)
 }
 
@@ -386,36 +408,56 @@ pub(crate) async fn load_file(
     version: u64,
     missing: DatasetErrorKind,
 ) -> Result<Arc<Manifest>> {
+    Ok(load_file_weighed(store, version, missing).await?.0)
+}
+
+/// [`load_file`] and the file's length.
+async fn load_file_weighed(
+    store: &Store,
+    version: u64,
+    missing: DatasetErrorKind,
+) -> Result<(Arc<Manifest>, usize)> {
     let bytes = read_file(store, version, missing).await?;
-    parse_shared(&manifest_path(version), &bytes)
+    Ok((parse_shared(&manifest_path(version), &bytes)?, bytes.len()))
 }
 
 /// Loads version `version`, with every fragment of its chain of manifests.
 pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
+    Ok(load_weighed(store, version).await?.0)
+}
+
+/// [`load`] and the length of the manifest files it was read from.
+async fn load_weighed(store: &Store, version: u64) -> Result<(Arc<Manifest>, usize)> {
     let path = manifest_path(version);
     let bytes = read_file(store, version, DatasetErrorKind::NotFound).await?;
     let top = parse_shared(&path, &bytes)?;
     if top.base.is_empty() {
-        return Ok(top);
+        return Ok((top, bytes.len()));
     }
     let key = content_key(&bytes);
-    if let Some(m) = RESOLVED.get(&key) {
-        return Ok(m);
+    if let Some(hit) = RESOLVED.get(&key) {
+        return Ok(hit);
     }
-    let m = Arc::new(resolve(store, &path, &top).await?);
-    RESOLVED.put(key, m.clone());
-    Ok(m)
+    let (m, base_bytes) = resolve(store, &path, &top).await?;
+    let m = Arc::new(m);
+    let weight = bytes.len().saturating_add(base_bytes);
+    RESOLVED.put(key, m.clone(), weight);
+    Ok((m, weight))
 }
 
 /// The delta `top` (read from `path`) with the fragments of its base manifests
-/// (read concurrently) before its own, after checking that they form its chain.
-async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> {
-    let parts = futures::future::try_join_all(
+/// (read concurrently) before its own, after checking that they form its chain;
+/// and the length of the base files. The fragments are shared with the parsed
+/// files, not copied.
+async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<(Manifest, usize)> {
+    let loaded = futures::future::try_join_all(
         top.base
             .iter()
-            .map(|&v| load_file(store, v, DatasetErrorKind::Missing)),
+            .map(|&v| load_file_weighed(store, v, DatasetErrorKind::Missing)),
     )
     .await?;
+    let base_bytes = loaded.iter().map(|(_, n)| n).sum();
+    let parts: Vec<Arc<Manifest>> = loaded.into_iter().map(|(m, _)| m).collect();
     let mut fragments = Vec::new();
     let mut rows = 0u64;
     let n = parts.len();
@@ -454,7 +496,7 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
         }
         fragments.extend(p.fragments.iter().cloned());
     }
-    Ok(Manifest {
+    let m = Manifest {
         format: top.format.clone(),
         format_version: top.format_version,
         version: top.version,
@@ -463,7 +505,8 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<Manifest> 
         rows: top.rows,
         schema: top.schema.clone(),
         fragments,
-    })
+    };
+    Ok((m, base_bytes))
 }
 
 /// Parsed manifests by object-store URL and entity tag, so that reopening a
@@ -504,12 +547,12 @@ pub(crate) async fn load_latest(store: &Store, seen: Option<u64>) -> Result<Opti
         return Ok(None);
     };
     let key = tag_key(store, &manifest_path(version), tag.as_deref());
-    if let Some(hit) = key.as_ref().and_then(|k| TAGGED.get(k)) {
+    if let Some((hit, _)) = key.as_ref().and_then(|k| TAGGED.get(k)) {
         return Ok(Some(hit));
     }
-    let m = load(store, version).await?;
+    let (m, weight) = load_weighed(store, version).await?;
     if let Some(k) = key {
-        TAGGED.put(k, m.clone());
+        TAGGED.put(k, m.clone(), weight);
     }
     Ok(Some(m))
 }
@@ -554,12 +597,12 @@ async fn newest(store: &Store, seen: Option<u64>) -> Result<Option<(u64, Option<
 /// next append, which may merge it, need not parse it.
 pub(crate) async fn commit(store: &Store, m: &Manifest) -> Result<bool> {
     let bytes = serde_json::to_vec(m).map_err(|e| Error::invalid("manifest", e.to_string()))?;
-    let key = content_key(&bytes);
+    let (key, weight) = (content_key(&bytes), bytes.len());
     let done = store
         .put_if_absent(&manifest_path(m.version), bytes.into())
         .await?;
     if done {
-        PARSED.put(key, Arc::new(m.clone()));
+        PARSED.put(key, Arc::new(m.clone()), weight);
     }
     Ok(done)
 }
@@ -569,6 +612,35 @@ mod tests {
     use super::*;
     use arrow_schema::{DataType, Field, TimeUnit};
     use std::collections::HashMap;
+
+    #[test]
+    fn kept_manifests_are_bounded_by_count_and_weight() {
+        let schema = Schema::new(vec![Field::new("a", DataType::Int64, false)]);
+        let m = Arc::new(Manifest::empty(1, &schema).unwrap());
+        let keys =
+            |r: &Recent<u32>| -> Vec<u32> { r.0.lock().unwrap().iter().map(|e| e.key).collect() };
+        let r = Recent::new();
+        for k in 0..40 {
+            r.put(k, m.clone(), 1);
+        }
+        assert_eq!(keys(&r), (8..40).collect::<Vec<_>>());
+        // A hit becomes the most recently used, and is the last to go.
+        assert_eq!(r.get(&8).map(|(_, w)| w), Some(1));
+        // 32 entries of weight 1 and one of the bound less 31: one over both.
+        r.put(40, m.clone(), KEPT_BYTES - 31);
+        assert_eq!(keys(&r), (10..40).chain([8, 40]).collect::<Vec<_>>());
+        r.put(43, m.clone(), 2);
+        assert_eq!(keys(&r), (12..40).chain([8, 40, 43]).collect::<Vec<_>>());
+        // Heavier than the bound alone: kept, and everything else goes.
+        r.put(41, m.clone(), KEPT_BYTES + 1);
+        assert_eq!(keys(&r), [41]);
+        r.put(42, m.clone(), 5);
+        assert_eq!(keys(&r), [42]);
+        // Putting a key again replaces its entry.
+        r.put(42, m, 6);
+        assert_eq!(r.get(&42).map(|(_, w)| w), Some(6));
+        assert_eq!(keys(&r), [42]);
+    }
 
     #[test]
     fn schema_with_metadata_and_time_zone_round_trips() {

@@ -85,7 +85,7 @@ pub struct DatasetWriter {
     base: Option<Arc<Manifest>>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
-    fragments: Vec<Fragment>,
+    fragments: Vec<Arc<Fragment>>,
 }
 
 /// Names the fields that differ between two schemas.
@@ -346,13 +346,13 @@ impl DatasetWriter {
                 .try_collect::<Vec<_>>()
                 .await
         })??;
-        self.fragments.push(Fragment {
+        self.fragments.push(Arc::new(Fragment {
             id,
             rows: rows as u64,
             zone_rows: zone_rows as u64,
             columns,
             stats,
-        });
+        }));
         Ok(())
     }
 
@@ -416,7 +416,7 @@ impl DatasetWriter {
 
     /// Flushes buffered rows and returns the fragments written, uploaded but not
     /// committed (compaction commits them in place of the fragments they merge).
-    pub(crate) fn finish_uncommitted(mut self) -> Result<Vec<Fragment>> {
+    pub(crate) fn finish_uncommitted(mut self) -> Result<Vec<Arc<Fragment>>> {
         self.flush_pending()?;
         Ok(self.fragments)
     }

@@ -72,9 +72,16 @@ fn appends_stack_delta_manifests_like_a_binary_counter() {
     assert!(len(39) < len(3) + 100, "{} vs {}", len(39), len(3));
     assert!(len(38) < len(6) + 100, "{} vs {}", len(38), len(6));
     assert!(len(32) > len(16) * 3 / 2, "{} vs {}", len(32), len(16));
-    let newest = Dataset::open_store(store).unwrap();
+    let newest = Dataset::open_store(store.clone()).unwrap();
     assert_eq!((newest.version(), newest.num_rows()), (40, 400));
     assert_eq!(newest.manifest().base, [32]);
+    // Versions read from the same files share their fragments in memory: 39 is
+    // read from 32, 36, 38 and 39; 40 from 32 and 40.
+    let older = Dataset::open_version(store, 39).unwrap();
+    let (a, b) = (&older.manifest().fragments, &newest.manifest().fragments);
+    assert!(Arc::ptr_eq(&a[0], &b[0]) && Arc::ptr_eq(&a[31], &b[31]));
+    assert!(!Arc::ptr_eq(&a[32], &b[32]));
+    assert_eq!(a[32], b[32]);
 }
 
 #[test]
