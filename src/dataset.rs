@@ -449,6 +449,9 @@ pub fn unwrap_arrow_error(e: ArrowError) -> Error {
 /// Forgets the datasets kept for reopening (see [`Dataset::open_store`]), closing
 /// the column files they hold open once no [`Dataset`] uses them: call it after
 /// deleting a local dataset this process read, to free its disk space at once.
+/// The parsed manifests kept by content are dropped too: the next opening reads
+/// every manifest file it needs again.
 pub fn clear_reopen_cache() {
     reopen::clear();
+    manifest::clear_kept();
 }

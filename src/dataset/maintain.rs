@@ -290,6 +290,7 @@ impl Dataset {
             next.version = latest.version + 1;
             next.base = Vec::new();
             next.base_fragments = Vec::new();
+            next.base_digests = Vec::new();
             next.fragments = fragments;
             next.format_version = next.required_format_version();
             if store::block_on(manifest::commit(store, &next))?? {
@@ -457,6 +458,7 @@ mod tests {
             version: 1,
             base: Vec::new(),
             base_fragments: Vec::new(),
+            base_digests: Vec::new(),
             rows: ids.len() as u64,
             schema: String::new(),
             fragments: ids.iter().map(|i| frag(i, 1)).collect(),

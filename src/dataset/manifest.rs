@@ -50,6 +50,12 @@ pub struct Manifest {
     /// decide which files to merge without reading them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub base_fragments: Vec<u64>,
+    /// The content of each `base` file, as `{XXH3-128 in hex}-{byte length}`
+    /// (empty when the writer did not know them all): a reader that has parsed
+    /// those bytes before reuses them without reading the file (on S3, a round
+    /// trip), and one that reads the file checks that it is what was committed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub base_digests: Vec<String>,
     /// Total rows.
     pub rows: u64,
     /// The Arrow schema as an IPC stream (schema message + end marker), base64.
@@ -206,6 +212,21 @@ impl Manifest {
                 ),
             ));
         }
+        if !m.base_digests.is_empty() {
+            if m.base_digests.len() != m.base.len() {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "{} base versions, {} digests",
+                        m.base.len(),
+                        m.base_digests.len()
+                    ),
+                ));
+            }
+            if let Some(d) = m.base_digests.iter().find(|d| parse_digest(d).is_none()) {
+                return Err(corrupt(path, format!("base digest '{d}' is malformed")));
+            }
+        }
         if !m.base.is_empty() {
             let ascending = m.base.windows(2).all(|w| w[0] < w[1]);
             if !ascending || m.base.last().is_some_and(|&b| b >= m.version) {
@@ -276,6 +297,7 @@ impl Manifest {
             version,
             base: Vec::new(),
             base_fragments: Vec::new(),
+            base_digests: Vec::new(),
             rows: 0,
             schema: encode_schema(schema)?,
             fragments: Vec::new(),
@@ -331,6 +353,13 @@ impl<K: PartialEq> Recent<K> {
         Some(hit)
     }
 
+    /// Forgets every entry.
+    fn clear(&self) {
+        if let Ok(mut v) = self.0.lock() {
+            v.clear();
+        }
+    }
+
     /// Keeps `manifest` under `key`, forgetting the least recently used entries
     /// beyond the bounds.
     fn put(&self, key: K, manifest: Arc<Manifest>, weight: usize) {
@@ -353,7 +382,7 @@ impl<K: PartialEq> Recent<K> {
 /// service answering slice requests, a notebook): a hit skips the JSON parse,
 /// which is most of the cost of opening. Keyed by content, so a dataset deleted
 /// and written again at the same path can never hit a stale entry.
-static PARSED: Recent<(u128, usize)> = Recent::new();
+static PARSED: Recent<ContentKey> = Recent::new();
 
 /// [`Manifest::parse`] through the cache of parsed manifests.
 ///
@@ -373,15 +402,34 @@ pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
     Ok(m)
 }
 
-/// The key of manifest bytes in [`PARSED`] and [`RESOLVED`].
-fn content_key(bytes: &[u8]) -> (u128, usize) {
+/// What identifies manifest bytes: their XXH3-128 hash and length (the key in
+/// [`PARSED`] and [`RESOLVED`], and a `base_digests` entry).
+pub(crate) type ContentKey = (u128, usize);
+
+/// The [`ContentKey`] of `bytes`.
+fn content_key(bytes: &[u8]) -> ContentKey {
     (xxhash_rust::xxh3::xxh3_128(bytes), bytes.len())
+}
+
+/// A `base_digests` entry: `{hash:032x}-{length}`.
+pub(crate) fn digest(key: ContentKey) -> String {
+    format!("{:032x}-{}", key.0, key.1)
+}
+
+/// Parses a [`digest`]; `None` when malformed.
+fn parse_digest(s: &str) -> Option<ContentKey> {
+    let (hash, len) = s.split_once('-')?;
+    let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    if hash.len() != 32 || !hash.bytes().all(hex) || !len.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((u128::from_str_radix(hash, 16).ok()?, len.parse().ok()?))
 }
 
 /// Resolved delta manifests (every fragment of the chain), by the content key
 /// of the delta's own bytes (which name the chain's versions and fragment ids
 /// with 64 random bits each).
-static RESOLVED: Recent<(u128, usize)> = Recent::new();
+static RESOLVED: Recent<ContentKey> = Recent::new();
 
 /// Reads the manifest file of `version`; `missing` is the error kind when absent.
 async fn read_file(store: &Store, version: u64, missing: DatasetErrorKind) -> Result<Bytes> {
@@ -408,17 +456,32 @@ pub(crate) async fn load_file(
     version: u64,
     missing: DatasetErrorKind,
 ) -> Result<Arc<Manifest>> {
-    Ok(load_file_weighed(store, version, missing).await?.0)
+    Ok(load_file_keyed(store, version, missing).await?.0)
 }
 
-/// [`load_file`] and the file's length.
-async fn load_file_weighed(
+/// [`load_file`] and the [`ContentKey`] of the file (its length is its weight).
+pub(crate) async fn load_file_keyed(
     store: &Store,
     version: u64,
     missing: DatasetErrorKind,
-) -> Result<(Arc<Manifest>, usize)> {
+) -> Result<(Arc<Manifest>, ContentKey)> {
     let bytes = read_file(store, version, missing).await?;
-    Ok((parse_shared(&manifest_path(version), &bytes)?, bytes.len()))
+    let m = parse_shared(&manifest_path(version), &bytes)?;
+    Ok((m, content_key(&bytes)))
+}
+
+/// Base file `i` of `top`: the parsed bytes its digest names when they are
+/// kept (no read), else the file as read, with its [`ContentKey`].
+async fn load_base(store: &Store, top: &Manifest, i: usize) -> Result<(Arc<Manifest>, ContentKey)> {
+    let version = top.base[i];
+    if let Some(key) = top.base_digests.get(i).and_then(|d| parse_digest(d)) {
+        if let Some((m, _)) = PARSED.get(&key) {
+            if m.version == version {
+                return Ok((m, key));
+            }
+        }
+    }
+    load_file_keyed(store, version, DatasetErrorKind::Missing).await
 }
 
 /// Loads version `version`, with every fragment of its chain of manifests.
@@ -450,14 +513,11 @@ async fn load_weighed(store: &Store, version: u64) -> Result<(Arc<Manifest>, usi
 /// and the length of the base files. The fragments are shared with the parsed
 /// files, not copied.
 async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<(Manifest, usize)> {
-    let loaded = futures::future::try_join_all(
-        top.base
-            .iter()
-            .map(|&v| load_file_weighed(store, v, DatasetErrorKind::Missing)),
-    )
-    .await?;
-    let base_bytes = loaded.iter().map(|(_, n)| n).sum();
-    let parts: Vec<Arc<Manifest>> = loaded.into_iter().map(|(m, _)| m).collect();
+    let loaded =
+        futures::future::try_join_all((0..top.base.len()).map(|i| load_base(store, top, i)))
+            .await?;
+    let base_bytes = loaded.iter().map(|(_, (_, n))| n).sum();
+    let (parts, keys): (Vec<Arc<Manifest>>, Vec<ContentKey>) = loaded.into_iter().unzip();
     let mut fragments = Vec::new();
     let mut rows = 0u64;
     let n = parts.len();
@@ -496,12 +556,27 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<(Manifest,
         }
         fragments.extend(p.fragments.iter().cloned());
     }
+    // Last, so that a damaged file gets the more telling errors above first.
+    let digests = top.base_digests.iter().map(|d| parse_digest(d));
+    if let Some((v, _)) = top
+        .base
+        .iter()
+        .zip(keys)
+        .zip(digests)
+        .find_map(|((v, k), d)| d.filter(|&d| d != k).map(|_| (v, k)))
+    {
+        return Err(corrupt(
+            &manifest_path(*v),
+            format!("not the file {path} was committed on (its digest differs)"),
+        ));
+    }
     let m = Manifest {
         format: top.format.clone(),
         format_version: top.format_version,
         version: top.version,
         base: top.base.clone(),
         base_fragments: top.base_fragments.clone(),
+        base_digests: top.base_digests.clone(),
         rows: top.rows,
         schema: top.schema.clone(),
         fragments,
@@ -512,6 +587,13 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<(Manifest,
 /// Parsed manifests by object-store URL and entity tag, so that reopening a
 /// dataset on S3 skips the manifest's GET.
 static TAGGED: Recent<String> = Recent::new();
+
+/// Drops every kept parsed manifest ([`PARSED`], [`RESOLVED`], [`TAGGED`]).
+pub(crate) fn clear_kept() {
+    PARSED.clear();
+    RESOLVED.clear();
+    TAGGED.clear();
+}
 
 /// The key of `path`'s manifest in [`TAGGED`]: only for stores whose entity tags
 /// change with the content (S3's are content digests; GCS and Azure tags change
@@ -557,14 +639,15 @@ pub(crate) async fn load_latest(store: &Store, seen: Option<u64>) -> Result<Opti
     Ok(Some(m))
 }
 
-/// [`load_latest`] through [`load_file`]: the newest manifest file alone.
+/// [`load_latest`] through [`load_file_keyed`]: the newest manifest file alone,
+/// and its [`ContentKey`].
 pub(crate) async fn load_latest_file(
     store: &Store,
     seen: Option<u64>,
-) -> Result<Option<Arc<Manifest>>> {
+) -> Result<Option<(Arc<Manifest>, ContentKey)>> {
     match newest(store, seen).await? {
         Some((version, _)) => Ok(Some(
-            load_file(store, version, DatasetErrorKind::NotFound).await?,
+            load_file_keyed(store, version, DatasetErrorKind::NotFound).await?,
         )),
         None => Ok(None),
     }

@@ -13,7 +13,7 @@ use arrow_schema::{Schema, SchemaRef};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use rayon::prelude::*;
 
-use super::manifest::{self, Fragment, Manifest};
+use super::manifest::{self, ContentKey, Fragment, Manifest};
 use super::ranged;
 use crate::arrow::{self, EncodeOptions};
 use crate::error::{DatasetErrorKind, Error, Result};
@@ -81,8 +81,8 @@ pub struct DatasetWriter {
     store: Store,
     schema: SchemaRef,
     options: WriteOptions,
-    /// The version the writer started from.
-    base: Option<Arc<Manifest>>,
+    /// The newest manifest file when the writer started, and its content key.
+    base: Option<(Arc<Manifest>, ContentKey)>,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
     fragments: Vec<Arc<Fragment>>,
@@ -165,7 +165,7 @@ impl DatasetWriter {
         }
         // The newest manifest file alone: an append commits a delta on it.
         let base = store::block_on(manifest::load_latest_file(&store, None))??;
-        match (&base, options.mode) {
+        match (base.as_ref().map(|(m, _)| m), options.mode) {
             (Some(m), WriteMode::Create) => {
                 return Err(Error::Dataset {
                     path: manifest::manifest_path(m.version),
@@ -286,7 +286,7 @@ impl DatasetWriter {
     /// column's parts are encoded without concatenating fixed-width values).
     fn flush_fragment(&mut self, batches: &[RecordBatch]) -> Result<()> {
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let version = self.base.as_ref().map_or(1, |m| m.version + 1);
+        let version = self.base.as_ref().map_or(1, |(m, _)| m.version + 1);
         let id = fragment_id(version);
         let enc = &self.options.encode;
         let zone_rows = enc.chunk_rows;
@@ -362,7 +362,14 @@ impl DatasetWriter {
     /// fragments absorb the files on top of the stack holding no more fragments
     /// than they have gathered, so a version has at most ~log2(fragments) files
     /// and a fragment is copied ~log2(fragments) times over its life.
-    fn delta_on(&self, l: &Manifest, version: u64, new_rows: u64) -> Result<Manifest> {
+    /// `key` is the content key of `l`'s file.
+    fn delta_on(
+        &self,
+        l: &Manifest,
+        key: ContentKey,
+        version: u64,
+        new_rows: u64,
+    ) -> Result<Manifest> {
         let mut stack: Vec<(u64, u64)> = l
             .base
             .iter()
@@ -401,12 +408,23 @@ impl DatasetWriter {
         }
         fragments.extend(self.fragments.iter().cloned());
         let (base, base_fragments) = stack[..keep].iter().copied().unzip();
+        // The digests of the files kept below: `l`'s own list and `l` itself,
+        // when `l` names all of its bases'.
+        let mut digests = l.base_digests.clone();
+        digests.push(manifest::digest(key));
+        let base_digests = if digests.len() == stack.len() {
+            digests.truncate(keep);
+            digests
+        } else {
+            Vec::new()
+        };
         Ok(Manifest {
             format: l.format.clone(),
             format_version: 0,
             version,
             base,
             base_fragments,
+            base_digests,
             // Saturating: `l.rows` comes from a file (readers check the sum).
             rows: l.rows.saturating_add(new_rows),
             schema: l.schema.clone(),
@@ -434,10 +452,10 @@ impl DatasetWriter {
         let mut latest = self.base.clone();
         let new_rows: u64 = self.fragments.iter().map(|f| f.rows).sum();
         for _ in 0..=self.options.max_commit_retries {
-            let version = latest.as_ref().map_or(1, |m| m.version + 1);
+            let version = latest.as_ref().map_or(1, |(m, _)| m.version + 1);
             let mut m = match (&latest, self.options.mode) {
-                (Some(l), WriteMode::Append | WriteMode::CreateOrAppend) => {
-                    self.delta_on(l, version, new_rows)?
+                (Some((l, key)), WriteMode::Append | WriteMode::CreateOrAppend) => {
+                    self.delta_on(l, *key, version, new_rows)?
                 }
                 _ => {
                     let mut m = Manifest::empty(version, &self.schema)?;
@@ -452,7 +470,7 @@ impl DatasetWriter {
             }
             // Someone else committed `version`: redo on top of the newest one.
             let newest = store::block_on(manifest::load_latest_file(&self.store, Some(version)))??;
-            if let Some(n) = &newest {
+            if let Some((n, _)) = &newest {
                 let path = manifest::manifest_path(n.version);
                 if self.base.is_none() && self.options.mode == WriteMode::Create {
                     return Err(Error::Dataset {

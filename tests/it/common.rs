@@ -93,3 +93,11 @@ pub fn assert_bytes_eq(ours: &[u8], theirs: &[u8], ctx: &str) {
         );
     }
 }
+
+/// Serializes the tests that clear what the process keeps between openings
+/// (`clear_reopen_cache`) with those that count on it being kept (requests per
+/// reopening, shared parses): the tests of one binary run in parallel.
+pub fn kept_state() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}

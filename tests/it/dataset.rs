@@ -487,6 +487,7 @@ fn corrupt_and_truncated_manifests_are_typed_errors() {
 /// deleted and written again at the same path reads its new rows.
 #[test]
 fn reopened_manifests_are_shared_by_content_never_by_path() {
+    let _kept = crate::common::kept_state();
     let dir = tempfile::tempdir().unwrap();
     let url = dir.path().join("ds");
     let store = Store::from_url(url.to_str().unwrap(), []).unwrap();
@@ -885,6 +886,7 @@ fn wait_until_settled(dir: &std::path::Path) {
 #[cfg(unix)]
 #[test]
 fn reopening_an_unchanged_local_dataset_reads_nothing_and_sees_commits() {
+    let _kept = crate::common::kept_state();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ds");
     let url = path.to_str().unwrap();

@@ -86,6 +86,7 @@ fn appends_stack_delta_manifests_like_a_binary_counter() {
 
 #[test]
 fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
+    let _kept = crate::common::kept_state();
     // Seven appends: version 7 is read from 4 (4 fragments), 6 (2) and itself (1).
     let seven = || {
         let dir = tempfile::tempdir().unwrap();
@@ -103,6 +104,8 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
         "{text7}"
     );
     let expect = |v: u64, want: u64, kind: DatasetErrorKind| {
+        // Read the files again, not the bytes this process wrote and kept.
+        b2frame::dataset::clear_reopen_cache();
         let (at, k, detail) = dataset_err(Dataset::open_version(store.clone(), v).unwrap_err());
         assert_eq!(
             (at.as_str(), k),
@@ -129,6 +132,14 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
         expect(7, names, DatasetErrorKind::Corrupt);
     }
 
+    // A base file that reads well but is not the one committed: 6 with its
+    // fields reordered.
+    std::fs::write(&p7, &text7).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text6).unwrap();
+    std::fs::write(&p6, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    assert!(expect(7, 6, DatasetErrorKind::Corrupt).contains("digest differs"));
+    std::fs::write(&p6, &text6).unwrap();
+
     // Fragment counts without a base, in the full manifest 7 builds on.
     std::fs::write(&p7, &text7).unwrap();
     let p4 = dir.path().join(manifest_path(4));
@@ -141,6 +152,7 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
     // A base file deleted by hand: `Missing`, naming it.
     let (dir, store) = seven();
     std::fs::remove_file(dir.path().join(manifest_path(4))).unwrap();
+    b2frame::dataset::clear_reopen_cache();
     let (at, kind, _) = dataset_err(Dataset::open_store(store).unwrap_err());
     assert_eq!(
         (at.as_str(), kind),

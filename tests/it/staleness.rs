@@ -30,6 +30,7 @@ fn open(store: &Store, staleness: Duration) -> (u64, u64) {
 }
 
 fn check(store: &Store) {
+    let _kept = crate::common::kept_state();
     const HOUR: Duration = Duration::from_secs(3600);
     append(store, 10);
     let (v, _) = open(store, Duration::ZERO);

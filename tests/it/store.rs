@@ -420,6 +420,17 @@ mod dataset_s3 {
         let ds = Dataset::open_store(third.clone()).unwrap();
         assert_eq!((ds.version(), ds.num_rows()), (v3, 251_000));
         assert_eq!(third.stats().list_requests, 1);
+        // Two more appends: version 4 is a full manifest (4 fragments), version
+        // 5 a delta on it. This process parsed version 4's file: the digest in
+        // version 5 skips its GET.
+        let v4 = write(&store, &table(251_000..251_010), WriteMode::Append);
+        let v5 = write(&store, &table(251_010..251_020), WriteMode::Append);
+        let fifth = Store::from_url(&url, s3_options(&endpoint)).unwrap();
+        let ds = Dataset::open_store(fifth.clone()).unwrap();
+        assert_eq!((ds.version(), ds.num_rows()), (v5, 251_020));
+        assert_eq!(ds.manifest().base, [v4]);
+        let st = fifth.stats();
+        assert_eq!((st.list_requests, st.get_requests), (1, 1), "{st:?}");
         // Deleted and written again with one version: the listing from the kept
         // version finds nothing, the whole listing finds version 1.
         let listed = b2frame::store::block_on(store.list("")).unwrap().unwrap();
@@ -438,6 +449,7 @@ mod dataset_s3 {
     /// written again under the same URL reads its new rows.
     #[test]
     fn s3_reopen_skips_the_manifest_get_and_never_reads_a_stale_one() {
+        let _kept = crate::common::kept_state();
         let (store, url) = s3_store("ds-reopen");
         write(&store, &table(0..1000), WriteMode::Create);
         let (endpoint, _) = s3_endpoint();
