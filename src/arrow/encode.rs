@@ -43,6 +43,9 @@ struct Raw {
     typesize: usize,
     chunksize: usize,
     compression: Compression,
+    /// The variable-size bytes of strings or binary (their tuning also tries
+    /// LZ4HC).
+    text: bool,
 }
 
 struct Walker<'a> {
@@ -240,8 +243,15 @@ fn sample(bytes: &[u8], chunksize: usize, typesize: usize) -> &[u8] {
 /// (one block of the real block size, so the trial sees the real split into
 /// streams): the smallest filters with the buffer's codec; then, for ZSTD, LZ4
 /// with those filters when it is at most [`super::LZ4_MARGIN`] larger (LZ4
-/// decodes about three times faster).
-fn tune(c: &Compression, cparams: &CParams, typesize: usize, sample: &[u8]) -> Result<CParams> {
+/// decodes about three times faster), else for `text` (variable-size bytes)
+/// LZ4HC when it is at most [`super::LZ4HC_MARGIN`] larger.
+fn tune(
+    c: &Compression,
+    cparams: &CParams,
+    typesize: usize,
+    text: bool,
+    sample: &[u8],
+) -> Result<CParams> {
     let mut best: Option<(usize, CParams)> = None;
     for filters in c.candidates(typesize) {
         let slow = filters.contains(&Filter::ByteDelta);
@@ -267,6 +277,13 @@ fn tune(c: &Compression, cparams: &CParams, typesize: usize, sample: &[u8]) -> R
     if (n_lz4 as f64) <= n as f64 * (1.0 + super::LZ4_MARGIN) {
         return Ok(lz4);
     }
+    if text {
+        let hc = cp.clone().with_codec(Codec::Lz4Hc).with_clevel(1);
+        let n_hc = chunk::compress(&hc, sample)?.len();
+        if (n_hc as f64) <= n as f64 * (1.0 + super::LZ4HC_MARGIN) {
+            return Ok(hc);
+        }
+    }
     Ok(cp)
 }
 
@@ -282,7 +299,7 @@ fn compress(r: &Raw) -> Result<SChunk> {
     if r.compression.tune_filters && total > 0 {
         let first = bytes_of(&r.parts, &starts, 0..total.min(r.chunksize));
         let sample = sample(&first, r.chunksize, r.typesize);
-        cparams = tune(&r.compression, &cparams, r.typesize, sample)?;
+        cparams = tune(&r.compression, &cparams, r.typesize, r.text, sample)?;
     }
     let storage = Storage::default().with_chunksize(r.chunksize);
     let mut sc = SChunk::with_storage(cparams.clone(), DParams::default(), &storage)?;
@@ -386,6 +403,7 @@ impl Walker<'_> {
                 typesize,
                 chunksize,
                 compression,
+                text: role == BufferRole::Values && typesize == 1 && !is_fixed_width(dt),
             });
         }
         node.buffers.push(BufferMeta {
