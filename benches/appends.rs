@@ -4,8 +4,9 @@
 //! per append. Prints, for b2frame before and after [`Dataset::compact`] +
 //! [`Dataset::cleanup_old_versions`], and for Parquet: the time of the first and
 //! last 10% of the commits, the bytes on disk, a full read into Arrow and a cold
-//! 1000-row slice of `dep_delay` (Parquet: the footers of every file, which a
-//! reader needs to find the rows, then the file(s) holding them).
+//! 1000-row slice of `dep_delay` (b2frame: a process's first open, nothing kept
+//! and every manifest file of the version parsed; Parquet: the footers of every
+//! file, which a reader needs to find the rows, then the file(s) holding them).
 //!
 //! `cargo bench --bench appends --features convert` (one thread, like `arrow_io`);
 //! without `--bench` (`cargo test --all-targets`) 20 appends and single runs.
