@@ -384,22 +384,23 @@ impl<K: PartialEq> Recent<K> {
 /// and written again at the same path can never hit a stale entry.
 static PARSED: Recent<ContentKey> = Recent::new();
 
-/// [`Manifest::parse`] through the cache of parsed manifests.
+/// [`Manifest::parse`] through the cache of parsed manifests; also returns the
+/// bytes' [`ContentKey`].
 ///
 /// # Errors
 /// As [`Manifest::parse`] (errors are not cached).
-pub(crate) fn parse_shared(path: &str, bytes: &[u8]) -> Result<Arc<Manifest>> {
+fn parse_shared(path: &str, bytes: &[u8]) -> Result<(Arc<Manifest>, ContentKey)> {
     let key = content_key(bytes);
     if let Some((m, _)) = PARSED.get(&key) {
         // The same bytes under another name still have to name their version.
         if path_version(path).is_some_and(|v| v != m.version) {
             return Err(corrupt(path, format!("holds version {}", m.version)));
         }
-        return Ok(m);
+        return Ok((m, key));
     }
     let m = Arc::new(Manifest::parse(path, bytes)?);
     PARSED.put(key, m.clone(), bytes.len());
-    Ok(m)
+    Ok((m, key))
 }
 
 /// What identifies manifest bytes: their XXH3-128 hash and length (the key in
@@ -466,8 +467,7 @@ pub(crate) async fn load_file_keyed(
     missing: DatasetErrorKind,
 ) -> Result<(Arc<Manifest>, ContentKey)> {
     let bytes = read_file(store, version, missing).await?;
-    let m = parse_shared(&manifest_path(version), &bytes)?;
-    Ok((m, content_key(&bytes)))
+    parse_shared(&manifest_path(version), &bytes)
 }
 
 /// Base file `i` of `top`: the parsed bytes its digest names when they are
@@ -493,11 +493,10 @@ pub(crate) async fn load(store: &Store, version: u64) -> Result<Arc<Manifest>> {
 async fn load_weighed(store: &Store, version: u64) -> Result<(Arc<Manifest>, usize)> {
     let path = manifest_path(version);
     let bytes = read_file(store, version, DatasetErrorKind::NotFound).await?;
-    let top = parse_shared(&path, &bytes)?;
+    let (top, key) = parse_shared(&path, &bytes)?;
     if top.base.is_empty() {
         return Ok((top, bytes.len()));
     }
-    let key = content_key(&bytes);
     if let Some(hit) = RESOLVED.get(&key) {
         return Ok(hit);
     }

@@ -360,7 +360,8 @@ fn per_column_compression_override() {
         a.slice(100, 100).as_ref()
     );
     // The default tunes: an arange compresses as well with LZ4 as with ZSTD,
-    // so it gets LZ4 (faster to decode); text bytes do not.
+    // so it gets LZ4 (faster to decode); these text bytes are more than 10%
+    // larger with LZ4, but within 50% with LZ4HC.
     let d = EncodedArray::encode(&a, &f, &EncodeOptions::default()).unwrap();
     assert_eq!(
         d.schunks.values().next().unwrap().cparams().codec,
@@ -385,7 +386,7 @@ fn per_column_compression_override() {
         .path
         .clone()
         .unwrap();
-    assert_eq!(d.schunks[&bytes].cparams().codec, Codec::Zstd);
+    assert_eq!(d.schunks[&bytes].cparams().codec, Codec::Lz4Hc);
     assert_eq!(d.read(0..50_000).unwrap().as_ref(), text.as_ref());
 }
 
