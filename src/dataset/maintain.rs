@@ -309,9 +309,12 @@ impl Dataset {
 
     /// Deletes the manifests of old versions and the data objects that no kept
     /// version names. Kept: the newest `keep_versions` versions, every version
-    /// that was the newest less than `min_age` ago, and every object younger than
-    /// `min_age` (an uncommitted write's). Only `_manifest/v….json` and objects
-    /// under `data/` are considered; anything else in the dataset stays.
+    /// that was the newest less than `min_age` ago, every object younger than
+    /// `min_age` (an uncommitted write's), and every fragment written for a
+    /// version after the newest (a write in progress, whatever its age: with one
+    /// writer at a time, a long write is never cut from under it). Only
+    /// `_manifest/v….json` and objects under `data/` are considered; anything
+    /// else in the dataset stays.
     ///
     /// Opening a deleted version afterwards is a `Dataset` (`NotFound`) error; a
     /// reader still reading a deleted version meets `Missing` objects, which
@@ -326,6 +329,16 @@ impl Dataset {
     pub fn cleanup_old_versions(&self, options: CleanupOptions) -> Result<CleanupReport> {
         cleanup(self.store(), &options)
     }
+}
+
+/// Whether `fragment` (an id `{version:06}-{random}`) was written for a version
+/// after `newest`: by a writer that has not committed yet, or that failed (then
+/// the next commit makes it deletable).
+fn in_progress(fragment: &str, newest: u64) -> bool {
+    fragment
+        .split_once('-')
+        .and_then(|(v, _)| v.parse::<u64>().ok())
+        .is_some_and(|v| v > newest)
 }
 
 /// [`Dataset::cleanup_old_versions`] on `store`.
@@ -349,6 +362,7 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
         });
     }
     let n = versions.len();
+    let newest = versions[n - 1].0;
     // Version `i` stays when it is among the newest, or when its successor was
     // committed less than `min_age` ago.
     let keep: Vec<bool> = (0..n)
@@ -400,7 +414,7 @@ fn cleanup(store: &Store, options: &CleanupOptions) -> Result<CleanupReport> {
         let Some(fragment) = path.strip_prefix("data/").and_then(|r| r.split('/').next()) else {
             continue;
         };
-        if referenced.contains(fragment) || young(modified) {
+        if referenced.contains(fragment) || young(modified) || in_progress(fragment, newest) {
             continue;
         }
         if !options.dry_run {

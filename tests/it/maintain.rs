@@ -261,15 +261,38 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
         "{done:?}"
     );
 
-    // Keeping only the newest: the small fragments and their folders go too.
-    let last = ds.cleanup_old_versions(now).unwrap();
+    // Keeping only the newest: the small fragments and their folders go too,
+    // but not the dropped writer's fragment: written for version 22, it may
+    // belong to a write still running.
+    let last = ds.cleanup_old_versions(now.clone()).unwrap();
     assert_eq!(
         (last.versions_removed, last.versions_kept),
         (vec![16, 20], vec![21])
     );
     let v21 = Dataset::open_store(store.clone()).unwrap();
     assert_eq!(read(&v21), batch(0, 1500));
-    let live: BTreeSet<String> = v21
+    let pending: BTreeSet<String> = objects(&store)
+        .into_iter()
+        .filter_map(|p| {
+            Some(
+                p.strip_prefix("data/000022-")?
+                    .split('/')
+                    .next()?
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    // Once version 22 exists, it is an orphan and goes.
+    assert_eq!(append(&store, 1500, 5), 22);
+    let after = ds.cleanup_old_versions(now).unwrap();
+    assert_eq!(
+        (after.versions_removed, after.versions_kept),
+        (vec![21], vec![22])
+    );
+    let v22 = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!(read(&v22), batch(0, 1505));
+    let live: BTreeSet<String> = v22
         .manifest()
         .fragments
         .iter()
@@ -284,6 +307,38 @@ fn cleanup_deletes_old_versions_and_unreferenced_objects_only() {
         "only the kept version's fragment folders remain"
     );
     assert!(dir.path().join("NOTES.txt").exists());
+}
+
+/// A write that takes longer than `min_age` keeps its uploaded fragments: a
+/// cleanup in the middle does not delete them from under its commit.
+#[test]
+fn cleanup_during_a_long_write_keeps_its_fragments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
+    append(&store, 0, 100);
+    append(&store, 100, 100);
+    let opts = options(WriteMode::Append).with_fragment_rows(50);
+    let mut w = DatasetWriter::new(store.clone(), schema(), opts).unwrap();
+    w.write(&batch(200, 120)).unwrap();
+    let uploaded = objects(&store);
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    let now = CleanupOptions::default().with_min_age(Duration::ZERO);
+    let r = ds.cleanup_old_versions(now).unwrap();
+    assert_eq!(r.versions_removed, [1]);
+    assert!(
+        uploaded
+            .iter()
+            .filter(|p| p.starts_with("data/000003-"))
+            .count()
+            > 0,
+        "{uploaded:?}"
+    );
+    for p in uploaded.iter().filter(|p| p.starts_with("data/000003-")) {
+        assert!(objects(&store).contains(p), "{p} was deleted");
+    }
+    assert_eq!(w.finish().unwrap(), 3);
+    let v3 = Dataset::open_store(store.clone()).unwrap();
+    assert_eq!(read(&v3), batch(0, 320));
 }
 
 #[test]
