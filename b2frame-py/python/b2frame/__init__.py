@@ -396,9 +396,10 @@ class Dataset:
     ) -> dict[str, Any]:
         """Deletes the manifests of old versions and the objects no kept version names.
         Kept: the newest ``keep_versions`` versions, every version that was the newest
-        less than ``min_age`` (seconds or a ``timedelta``) ago, and every object younger
-        than ``min_age`` (a writer may be about to commit it: ``min_age`` must exceed
-        the longest write). Returns ``{"versions_removed", "versions_kept",
+        less than ``min_age`` (seconds or a ``timedelta``) ago, every object younger
+        than ``min_age`` (a writer may be about to commit it), and the fragments of a
+        write in progress (written for a version after the newest; with concurrent
+        writers ``min_age`` must also exceed the longest write). Returns ``{"versions_removed", "versions_kept",
         "objects_removed", "bytes_removed"}``; ``dry_run`` deletes nothing."""
         if isinstance(min_age, datetime.timedelta):
             min_age = min_age.total_seconds()
