@@ -159,3 +159,39 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
         (manifest_path(4).as_str(), DatasetErrorKind::Missing)
     );
 }
+
+/// Files written before `base_digests` existed: appends on top of them leave
+/// the digests out until the next full manifest, and every version reads.
+#[test]
+fn appends_on_a_delta_without_digests_leave_them_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::from_url(dir.path().to_str().unwrap(), []).unwrap();
+    for v in 0..5 {
+        append(&store, v * 10, 10);
+    }
+    let p5 = dir.path().join(manifest_path(5));
+    let text5 = std::fs::read_to_string(&p5).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text5).unwrap();
+    assert_eq!(v["base"], serde_json::json!([4]));
+    assert_eq!(
+        v["base_digests"].as_array().map(Vec::len),
+        Some(1),
+        "{text5}"
+    );
+    let mut old = v.clone();
+    old.as_object_mut().unwrap().remove("base_digests");
+    std::fs::write(&p5, serde_json::to_string(&old).unwrap()).unwrap();
+    let digests = |v: u64| -> Option<usize> {
+        let text = std::fs::read_to_string(dir.path().join(manifest_path(v))).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&text).unwrap();
+        j["base_digests"].as_array().map(Vec::len)
+    };
+    for v in 6..=9u64 {
+        assert_eq!(append(&store, (v as i64 - 1) * 10, 10), v);
+        let ds = Dataset::open_version(store.clone(), v).unwrap();
+        assert_eq!(ids(&ds), (0..v as i64 * 10).collect::<Vec<_>>(), "v{v}");
+    }
+    // 6 and 7 build on 5's stack (no digest for it), 8 is full, 9 names 8's.
+    assert_eq!((digests(6), digests(7)), (None, None));
+    assert_eq!((digests(8), digests(9)), (None, Some(1)));
+}
