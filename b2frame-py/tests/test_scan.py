@@ -171,6 +171,36 @@ def test_predicate_translation(lineitem_ds):
     assert tr(pl.col("shipdate") == dt.date(1970, 1, 2)) == '{"cmp": ["shipdate", "==", 1]}'
 
 
+def test_integer_columns_compared_with_floats_still_prune(lineitem_ds):
+    """Polars casts an integer column to Float64 to compare it with a float
+    literal (``orderkey < 0.05 * n``): the bound is carried over to integers."""
+    path, df = lineitem_ds
+    ds = b2frame.Dataset.open(path)
+    schema = ds.schema
+    tr = lambda e: b2frame.predicate_to_json(e, schema)  # noqa: E731
+    f64 = pl.col("orderkey").cast(pl.Float64)
+    assert tr(f64 < 1234.5) == '{"cmp": ["orderkey", "<", 1235]}'
+    assert tr(f64 <= 1234.5) == '{"cmp": ["orderkey", "<=", 1234]}'
+    assert tr(f64 > 1234.5) == '{"cmp": ["orderkey", ">", 1234]}'
+    assert tr(f64 >= 1234.0) == '{"cmp": ["orderkey", ">=", 1234]}'
+    assert tr(f64 == 1234.0) == '{"cmp": ["orderkey", "==", 1234]}'
+    assert tr(f64 == 1234.5) is None
+    assert tr(1234.5 > f64) == '{"cmp": ["orderkey", "<", 1235]}'
+    assert tr(f64 < 2.0**60) is None  # beyond exact floats
+    assert tr(f64 < float("nan")) is None
+    assert tr(pl.col("orderkey").cast(pl.Float32) < 3.0) is None
+    assert tr(pl.col("price").cast(pl.Float64) < 2.5) == '{"cmp": ["price", "<", 2.5]}'
+    # The same query as users write it: the float bound prunes like an integer one.
+    n = df.height
+    pred = pl.col("orderkey") < 0.02 * n
+    assert "cast(Float64)" in ds.scan().filter(pred).explain()
+    full = bytes_of(ds, lambda lf: lf, "in-memory")
+    some = bytes_of(ds, lambda lf: lf.filter(pred), "in-memory")
+    assert some < full / 5, (some, full)
+    check(ds.scan().filter(pred), df.lazy().filter(pred), "in-memory")
+    check(ds.scan().filter(pred), df.lazy().filter(pred), "streaming")
+
+
 def test_batches_cross_without_copies(tmp_path):
     b2frame.write(pl.DataFrame({"x": range(10_000), "s": [str(i) for i in range(10_000)]}), tmp_path / "d")
     ds = b2frame.Dataset.open(tmp_path / "d")

@@ -709,15 +709,18 @@ def _to_pred(node: Any, schema: pa.Schema) -> dict | None:
         if op not in _OPS:
             return None
         sym = _OPS[op]
-        if _is_column(left) and _is_literal(right):
-            column, lit = left["Column"], right["Literal"]
-        elif _is_literal(left) and _is_column(right):
-            column, lit, sym = right["Column"], left["Literal"], _FLIP[sym]
+        if _is_literal(right) and (c := _cast_column(left, schema)):
+            (column, as_float), lit = c, right["Literal"]
+        elif _is_literal(left) and (c := _cast_column(right, schema)):
+            (column, as_float), lit, sym = c, left["Literal"], _FLIP[sym]
         else:
             return None
         t = _prunable(schema, column)
         if t is None:
             return None
+        if as_float:
+            cmp = _int_cmp_of_float(sym, _number(lit))
+            return None if cmp is None else {"cmp": [column, *cmp]}
         value = _literal(t, lit)
         if value is None:
             return None
@@ -733,6 +736,67 @@ def _to_pred(node: Any, schema: pa.Schema) -> dict | None:
             if fn == {"Boolean": "IsNotNull"}:
                 return {"is_not_null": column}
     return None
+
+
+def _cast_column(node: Any, schema: pa.Schema) -> tuple[str, bool] | None:
+    """``(column, as_float)`` for a column, or for a cast of one that keeps every
+    value's order: an integer column cast to Float64 (``as_float``: Polars casts
+    it to compare it with a float literal), a float column to Float64, a signed
+    or narrow unsigned integer column to Int64."""
+    if _is_column(node):
+        return node["Column"], False
+    cast = node.get("Cast") if isinstance(node, dict) else None
+    if not isinstance(cast, dict) or not _is_column(cast.get("expr")):
+        return None
+    column = cast["expr"]["Column"]
+    target = cast.get("dtype")
+    target = target.get("Literal") if isinstance(target, dict) else None
+    if column not in schema.names:
+        return None
+    t = schema.field(column).type
+    if target == "Float64" and pa.types.is_integer(t):
+        return column, True
+    if target == "Float64" and pa.types.is_floating(t):
+        return column, False
+    if target == "Int64" and pa.types.is_integer(t) and (pa.types.is_signed_integer(t) or t.bit_width <= 32):
+        return column, False
+    return None
+
+
+def _number(lit: dict) -> float | None:
+    """A numeric literal's value, or None."""
+    if "Dyn" in lit and isinstance(lit["Dyn"], dict) and len(lit["Dyn"]) == 1:
+        ((k, v),) = lit["Dyn"].items()
+        ok = k in ("Int", "Float")
+    elif isinstance(lit.get("Scalar"), dict) and len(lit["Scalar"]) == 1:
+        ((k, v),) = lit["Scalar"].items()
+        ok = k in _INTS or k in ("Float32", "Float64")
+    else:
+        return None
+    if not ok or isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v) if isinstance(v, int) else v
+
+
+def _int_cmp_of_float(sym: str, f: float | None) -> tuple[str, int] | None:
+    """The comparison of an integer ``x`` equivalent to ``float(x) sym f``, or
+    None. Exact for ``|f| <= 2**53``: every integer there is a float, and
+    rounding a larger integer to a float keeps it on the same side of ``f``."""
+    if f is None or not np.isfinite(f) or abs(f) > 2**53:
+        return None
+    lo, hi = int(np.floor(f)), int(np.ceil(f))
+    if sym == "<":
+        return "<", hi
+    if sym == "<=":
+        return "<=", lo
+    if sym == ">":
+        return ">", lo
+    if sym == ">=":
+        return ">=", hi
+    if lo != hi:
+        # Never equal to an integer: `==` matches nothing, `!=` everything.
+        return None
+    return sym, lo
 
 
 def _is_column(node: Any) -> bool:
