@@ -33,8 +33,8 @@ pub(crate) fn to_predicate(expr: &Expr, schema: &Schema) -> Option<Predicate> {
             _ => {
                 let op = cmp_op(*op)?;
                 match (left.as_ref(), right.as_ref()) {
-                    (Expr::Column(c), Expr::Literal(v)) => compare(schema, c, op, v),
-                    (Expr::Literal(v), Expr::Column(c)) => compare(schema, c, flip(op), v),
+                    (c, Expr::Literal(v)) => compare(schema, column_of(c, schema)?, op, v),
+                    (Expr::Literal(v), c) => compare(schema, column_of(c, schema)?, flip(op), v),
                     _ => None,
                 }
             }
@@ -104,10 +104,92 @@ fn prunable<'a>(schema: &'a Schema, column: &str) -> Option<&'a ArrowType> {
     .then_some(dt)
 }
 
-fn compare(schema: &Schema, column: &str, op: CmpOp, lit: &LiteralValue) -> Option<Predicate> {
+/// A column, or a cast of one that keeps every value's order, and whether it is
+/// an integer column cast to Float64 (as Polars casts it to compare it with a
+/// float literal): a float column cast to Float64, a signed or narrow unsigned
+/// integer column cast to Int64.
+fn column_of<'a>(e: &'a Expr, schema: &Schema) -> Option<(&'a str, bool)> {
+    use ::polars::prelude::{DataType as PlType, DataTypeExpr};
+    use ArrowType as A;
+    match e {
+        Expr::Column(c) => Some((c.as_str(), false)),
+        Expr::Cast { expr, dtype, .. } => {
+            let Expr::Column(c) = expr.as_ref() else {
+                return None;
+            };
+            let DataTypeExpr::Literal(target) = dtype else {
+                return None;
+            };
+            let dt = schema.field_with_name(c).ok()?.data_type();
+            match (target, dt) {
+                (PlType::Float64, dt) if dt.is_integer() => Some((c.as_str(), true)),
+                (PlType::Float64, A::Float32 | A::Float64) => Some((c.as_str(), false)),
+                (PlType::Int64, A::Int8 | A::Int16 | A::Int32 | A::Int64)
+                | (PlType::Int64, A::UInt8 | A::UInt16 | A::UInt32) => Some((c.as_str(), false)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn compare(
+    schema: &Schema,
+    (column, as_float): (&str, bool),
+    op: CmpOp,
+    lit: &LiteralValue,
+) -> Option<Predicate> {
     let dt = prunable(schema, column)?;
+    if as_float {
+        let (op, bound) = int_cmp_of_float(op, number(lit)?)?;
+        return Some(Predicate::cmp(column, op, StatValue::Int(bound)));
+    }
     let value = stat_value(dt, lit)?;
     Some(Predicate::cmp(column, op, value))
+}
+
+/// A numeric literal's value as f64 (integers beyond 2**53 rounded, which
+/// [`int_cmp_of_float`] then refuses).
+fn number(lit: &LiteralValue) -> Option<f64> {
+    use ::polars_plan::plans::DynLiteralValue as Dyn;
+    match lit {
+        LiteralValue::Dyn(Dyn::Int(v)) => Some(*v as f64),
+        LiteralValue::Dyn(Dyn::Float(f)) => Some(*f),
+        LiteralValue::Scalar(s) => match s.value() {
+            AnyValue::Int8(v) => Some((*v).into()),
+            AnyValue::Int16(v) => Some((*v).into()),
+            AnyValue::Int32(v) => Some((*v).into()),
+            AnyValue::Int64(v) => Some(*v as f64),
+            AnyValue::UInt8(v) => Some((*v).into()),
+            AnyValue::UInt16(v) => Some((*v).into()),
+            AnyValue::UInt32(v) => Some((*v).into()),
+            AnyValue::UInt64(v) => Some(*v as f64),
+            AnyValue::Float32(f) => Some((*f).into()),
+            AnyValue::Float64(f) => Some(*f),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The comparison of an integer `x` equivalent to `(x as f64) op f`, if any.
+/// Exact for `|f| <= 2**53`: every integer there is a float, and rounding a
+/// larger integer to a float keeps it on the same side of `f`.
+fn int_cmp_of_float(op: CmpOp, f: f64) -> Option<(CmpOp, i64)> {
+    if !f.is_finite() || f.abs() > 9_007_199_254_740_992.0 {
+        return None;
+    }
+    // Exact conversions: |f| <= 2**53.
+    let (lo, hi) = (f.floor() as i64, f.ceil() as i64);
+    Some(match op {
+        CmpOp::Lt => (CmpOp::Lt, hi),
+        CmpOp::LtEq => (CmpOp::LtEq, lo),
+        CmpOp::Gt => (CmpOp::Gt, lo),
+        CmpOp::GtEq => (CmpOp::GtEq, hi),
+        // Never equal to an integer: `==` matches nothing, `!=` everything.
+        CmpOp::Eq | CmpOp::NotEq if lo != hi => return None,
+        other => (other, lo),
+    })
 }
 
 fn same_unit(a: &ArrowUnit, b: &TimeUnit) -> bool {
@@ -241,6 +323,48 @@ mod tests {
         assert_eq!(
             to_predicate(&col("f").lt(lit(2)), &s),
             Some(Predicate::cmp("f", CmpOp::Lt, StatValue::Float(2.0)))
+        );
+    }
+
+    /// Polars casts an integer column to Float64 to compare it with a float
+    /// literal: the bound carries over to integers.
+    #[test]
+    fn integer_columns_cast_to_float_keep_an_integer_bound() {
+        use ::polars::prelude::DataType as PlType;
+        let s = schema();
+        let x = || col("x").cast(PlType::Float64);
+        let t = |e: Expr| to_predicate(&e, &s);
+        assert_eq!(
+            t(x().lt(lit(1234.5))),
+            Some(Predicate::cmp("x", CmpOp::Lt, 1235i64))
+        );
+        assert_eq!(
+            t(x().lt_eq(lit(1234.5))),
+            Some(Predicate::cmp("x", CmpOp::LtEq, 1234i64))
+        );
+        assert_eq!(
+            t(x().gt(lit(1234.5))),
+            Some(Predicate::cmp("x", CmpOp::Gt, 1234i64))
+        );
+        assert_eq!(
+            t(x().gt_eq(lit(-0.5))),
+            Some(Predicate::cmp("x", CmpOp::GtEq, 0i64))
+        );
+        assert_eq!(
+            t(x().eq(lit(7.0))),
+            Some(Predicate::cmp("x", CmpOp::Eq, 7i64))
+        );
+        assert_eq!(t(x().eq(lit(7.5))), None);
+        assert_eq!(
+            t(lit(1234.5).gt(x())),
+            Some(Predicate::cmp("x", CmpOp::Lt, 1235i64))
+        );
+        assert_eq!(t(x().lt(lit(2f64.powi(60)))), None);
+        assert_eq!(t(x().lt(lit(f64::NAN))), None);
+        assert_eq!(t(col("x").cast(PlType::Float32).lt(lit(3.0))), None);
+        assert_eq!(
+            t(col("f").cast(PlType::Float64).lt(lit(2.5))),
+            Some(Predicate::cmp("f", CmpOp::Lt, StatValue::Float(2.5)))
         );
     }
 }

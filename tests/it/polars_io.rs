@@ -242,6 +242,15 @@ fn projection_slice_and_predicate_are_pushed_into_the_reader() {
         f_bytes * 4 < all_bytes,
         "filtered scan read {f_bytes} of {all_bytes} bytes"
     );
+    // A float bound on the integer column (Polars casts the column to Float64)
+    // prunes the same chunks.
+    let fpred = col("k")
+        .gt_eq(lit(150_000.5))
+        .and(col("k").lt(lit(150_100.0)));
+    let (ff, ff_bytes) = bytes_read(&store, || scan().filter(fpred.clone()).collect().unwrap());
+    assert_eq!(ff, df.clone().lazy().filter(fpred).collect().unwrap());
+    assert_eq!(ff.height(), 99);
+    assert_eq!(ff_bytes, f_bytes);
 
     // An unprunable predicate still gives exact results.
     let odd = col("v").gt(lit(990i64));
