@@ -281,7 +281,7 @@ impl Dataset {
             ds: self.clone(),
             schema,
             cols,
-            tasks: tasks.into_iter(),
+            tasks: tasks.into_iter().peekable(),
         })
     }
 
@@ -406,13 +406,39 @@ pub struct DatasetReader {
     ds: Dataset,
     schema: SchemaRef,
     cols: Vec<usize>,
-    tasks: std::vec::IntoIter<(usize, Range<u64>)>,
+    tasks: std::iter::Peekable<std::vec::IntoIter<(usize, Range<u64>)>>,
 }
 
 impl DatasetReader {
     /// Batches left to read.
     pub fn remaining_batches(&self) -> usize {
         self.tasks.len()
+    }
+
+    /// The next batch, made of the next planned batch and the ones that follow
+    /// it in the same fragment without a gap, up to `max_rows` rows in all (at
+    /// least the next planned batch). A consumer that may stop early scans with
+    /// a small batch size and asks for more rows per batch as it goes on.
+    pub fn next_up_to(
+        &mut self,
+        max_rows: usize,
+    ) -> Option<std::result::Result<RecordBatch, ArrowError>> {
+        let (fi, mut rows) = self.tasks.next()?;
+        while let Some((f, r)) = self.tasks.peek() {
+            // Ranges are the fragment's rows: compare within one fragment only.
+            if *f != fi || r.start != rows.end || r.end - rows.start > max_rows as u64 {
+                break;
+            }
+            rows.end = r.end;
+            self.tasks.next();
+        }
+        Some(self.read(fi, rows))
+    }
+
+    fn read(&self, fi: usize, rows: Range<u64>) -> std::result::Result<RecordBatch, ArrowError> {
+        self.ds
+            .read_batch(&self.schema, &self.cols, fi, rows)
+            .map_err(|e| ArrowError::ExternalError(Box::new(e)))
     }
 }
 
@@ -421,11 +447,7 @@ impl Iterator for DatasetReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         let (fi, rows) = self.tasks.next()?;
-        Some(
-            self.ds
-                .read_batch(&self.schema, &self.cols, fi, rows)
-                .map_err(|e| ArrowError::ExternalError(Box::new(e))),
-        )
+        Some(self.read(fi, rows))
     }
 }
 

@@ -285,8 +285,11 @@ impl Scanner {
 
 #[pymethods]
 impl Scanner {
-    /// The next batch, or `None` at the end.
-    fn next_batch(&self, py: Python<'_>) -> PyResult<Option<Batch>> {
+    /// The next batch, or `None` at the end; with `max_rows`, the planned
+    /// batches that follow in the same fragment are joined up to that many rows
+    /// (see `DatasetReader::next_up_to`).
+    #[pyo3(signature = (max_rows=None))]
+    fn next_batch(&self, py: Python<'_>, max_rows: Option<usize>) -> PyResult<Option<Batch>> {
         // The lock is taken with the GIL released: a thread waiting for it must not
         // hold the GIL the decoding thread needs to return.
         let next = nogil(py, || {
@@ -297,7 +300,10 @@ impl Scanner {
             let Some(reader) = guard.as_mut() else {
                 return Ok(None);
             };
-            let next = reader.next();
+            let next = match max_rows {
+                Some(n) => reader.next_up_to(n),
+                None => reader.next(),
+            };
             if !matches!(next, Some(Ok(_))) {
                 *guard = None;
             }

@@ -215,6 +215,19 @@ def test_batches_cross_without_copies(tmp_path):
     assert s.to_list() == list(range(10_000))
 
 
+def test_filtered_scans_read_ever_larger_batches(tmp_path):
+    """With a filter the scan starts with small batches (the engine may stop
+    early) and then joins planned batches into reads of up to `batch_size` rows."""
+    b2frame.write(pl.DataFrame({"x": range(300_000)}), tmp_path / "d")
+    ds = b2frame.Dataset.open(tmp_path / "d")
+    frames = list(b2frame._scan_batches(ds._inner, ds.schema, ["x"], pl.col("x") >= 0, None, 100_000))
+    # Whole planned batches of 8192 rows: 12 of them make the largest read.
+    assert [f.height for f in frames[:6]] == [8192, 16384, 32768, 65536, 98304, 78816]
+    assert pl.concat(frames)["x"].to_list() == list(range(300_000))
+    scanner = ds._inner.scan(["x"], None, None, 1000, None)
+    assert [scanner.next_batch(2500).num_rows for _ in range(3)] == [2000, 2000, 2000]
+
+
 def test_count_only_scans(tmp_path):
     b2frame.write(pl.DataFrame({"x": range(1000)}), tmp_path / "d", chunk_rows=100)
     ds = b2frame.Dataset.open(tmp_path / "d")

@@ -241,6 +241,53 @@ fn projection_and_row_range_fetch_only_the_needed_chunks() {
     );
 }
 
+/// `next_up_to` joins planned batches of one fragment without a gap, up to the
+/// rows asked for: never across fragments, never across a pruned zone.
+#[test]
+fn batches_grow_on_demand_within_a_fragment() {
+    let store = mem();
+    // Fragments of 25,000 rows, zones of 4096.
+    write(&store, 0, 60_000, WriteMode::Create);
+    let ds = Dataset::open_store(store.clone()).unwrap();
+    let ids = |b: &RecordBatch| -> (i64, i64) {
+        let c = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        (c.value(0), c.value(c.len() - 1) + 1)
+    };
+    let opts = ScanOptions::default()
+        .with_columns(["id"])
+        .with_batch_size(1000);
+    let mut r = ds.scan(opts.clone()).unwrap();
+    let mut got = Vec::new();
+    let mut want = 1000;
+    while let Some(b) = r.next_up_to(want) {
+        got.push(ids(&b.unwrap()));
+        want *= 2;
+    }
+    // 1000, then 2000, 4000, 8000 (capped by the fragment's end at 25,000).
+    assert_eq!(
+        got[..6],
+        [
+            (0, 1000),
+            (1000, 3000),
+            (3000, 7000),
+            (7000, 15_000),
+            (15_000, 25_000),
+            (25_000, 50_000),
+        ]
+    );
+    assert_eq!(got[6], (50_000, 60_000));
+    assert_eq!(got.len(), 7);
+    // A pruned zone in between is a gap: batches stop before it.
+    let p = Predicate::lt("id", 4096i64).or(Predicate::gt("id", 12_288i64));
+    let mut r = ds
+        .scan(opts.with_rows(0..20_000).with_predicate(p))
+        .unwrap();
+    let first = ids(&r.next_up_to(100_000).unwrap().unwrap());
+    let second = ids(&r.next_up_to(100_000).unwrap().unwrap());
+    assert_eq!((first, second), ((0, 4096), (12_288, 20_000)));
+    assert!(r.next_up_to(100_000).is_none());
+}
+
 #[test]
 fn predicate_pruning_skips_chunks() {
     let store = mem();

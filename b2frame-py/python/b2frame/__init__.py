@@ -607,14 +607,16 @@ def _scan_batches(
     pending: list[pl.DataFrame] = []
     pending_rows = 0
     while remaining is None or remaining > 0:
-        batch = scanner.next_batch()
+        # Batches of `step` rows at first, then up to `target` rows in one read.
+        batch = scanner.next_batch(target - pending_rows)
         if batch is None:
             break
         df = pl.DataFrame(batch) if read_cols else _height_only(batch.num_rows)
         if predicate is not None:
             pending_rows += df.height
             pending.append(df.filter(predicate))
-            if pending_rows < target:
+            if pending_rows + step <= target:
+                # Room for another planned batch (the read stopped at a gap).
                 continue
             df = pl.concat(pending, rechunk=False) if len(pending) > 1 else pending[0]
             pending, pending_rows = [], 0
