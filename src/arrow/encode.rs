@@ -272,16 +272,16 @@ fn tune(
     if c.codec != Codec::Zstd {
         return Ok(cp);
     }
-    let lz4 = cp.clone().with_codec(Codec::Lz4).with_clevel(9);
-    let n_lz4 = chunk::compress(&lz4, sample)?.len();
-    if (n_lz4 as f64) <= n as f64 * (1.0 + super::LZ4_MARGIN) {
-        return Ok(lz4);
-    }
+    // Faster-decoding codecs with the same filters, each kept when the sample
+    // grows by at most its margin.
+    let mut alternatives = vec![(Codec::Lz4, 9, super::LZ4_MARGIN)];
     if text {
-        let hc = cp.clone().with_codec(Codec::Lz4Hc).with_clevel(1);
-        let n_hc = chunk::compress(&hc, sample)?.len();
-        if (n_hc as f64) <= n as f64 * (1.0 + super::LZ4HC_MARGIN) {
-            return Ok(hc);
+        alternatives.push((Codec::Lz4Hc, 1, super::LZ4HC_MARGIN));
+    }
+    for (codec, clevel, margin) in alternatives {
+        let alt = cp.clone().with_codec(codec).with_clevel(clevel);
+        if chunk::compress(&alt, sample)?.len() as f64 <= n as f64 * (1.0 + margin) {
+            return Ok(alt);
         }
     }
     Ok(cp)

@@ -335,10 +335,7 @@ impl Dataset {
 /// after `newest`: by a writer that has not committed yet, or that failed (then
 /// the next commit makes it deletable).
 fn in_progress(fragment: &str, newest: u64) -> bool {
-    fragment
-        .split_once('-')
-        .and_then(|(v, _)| v.parse::<u64>().ok())
-        .is_some_and(|v| v > newest)
+    super::writer::fragment_version(fragment).is_some_and(|v| v > newest)
 }
 
 /// [`Dataset::cleanup_old_versions`] on `store`.

@@ -152,6 +152,11 @@ fn fragment_id(version: u64) -> String {
     format!("{version:06}-{:016x}", xxhash_rust::xxh3::xxh3_64(&seed))
 }
 
+/// The version a [`fragment_id`] was written for (`None` for other names).
+pub(crate) fn fragment_version(id: &str) -> Option<u64> {
+    id.split_once('-')?.0.parse().ok()
+}
+
 impl DatasetWriter {
     /// Starts writing `schema`'s rows to the dataset in `store`.
     ///
