@@ -286,12 +286,12 @@ impl Dataset {
                     latest.version, m.version
                 ))
             })?;
-            let mut next = Manifest::clone(&latest);
-            next.version = latest.version + 1;
-            next.base = Vec::new();
-            next.base_fragments = Vec::new();
-            next.base_digests = Vec::new();
-            next.fragments = fragments;
+            let mut next = Manifest::full(
+                latest.version + 1,
+                latest.schema.clone(),
+                latest.rows,
+                fragments,
+            );
             next.format_version = next.required_format_version();
             if store::block_on(manifest::commit(store, &next))?? {
                 report.version = Some(next.version);

@@ -289,19 +289,26 @@ impl Manifest {
             .fold(own, u32::max)
     }
 
-    /// An empty manifest of `version` for `schema`.
-    pub(crate) fn empty(version: u64, schema: &Schema) -> Result<Manifest> {
-        Ok(Manifest {
+    /// A full manifest (no base files) of `version`: `fragments`, `rows` in
+    /// all, `schema` as [`encode_schema`] makes it. Its `format_version` is 1
+    /// until set from [`Manifest::required_format_version`].
+    pub(crate) fn full(
+        version: u64,
+        schema: String,
+        rows: u64,
+        fragments: Vec<Arc<Fragment>>,
+    ) -> Manifest {
+        Manifest {
             format: FORMAT.to_string(),
             format_version: 1,
             version,
             base: Vec::new(),
             base_fragments: Vec::new(),
             base_digests: Vec::new(),
-            rows: 0,
-            schema: encode_schema(schema)?,
-            fragments: Vec::new(),
-        })
+            rows,
+            schema,
+            fragments,
+        }
     }
 }
 
@@ -698,7 +705,12 @@ mod tests {
     #[test]
     fn kept_manifests_are_bounded_by_count_and_weight() {
         let schema = Schema::new(vec![Field::new("a", DataType::Int64, false)]);
-        let m = Arc::new(Manifest::empty(1, &schema).unwrap());
+        let m = Arc::new(Manifest::full(
+            1,
+            encode_schema(&schema).unwrap(),
+            0,
+            Vec::new(),
+        ));
         let keys =
             |r: &Recent<u32>| -> Vec<u32> { r.0.lock().unwrap().iter().map(|e| e.key).collect() };
         let r = Recent::new();

@@ -462,12 +462,12 @@ impl DatasetWriter {
                 (Some((l, key)), WriteMode::Append | WriteMode::CreateOrAppend) => {
                     self.delta_on(l, *key, version, new_rows)?
                 }
-                _ => {
-                    let mut m = Manifest::empty(version, &self.schema)?;
-                    m.fragments = self.fragments.clone();
-                    m.rows = new_rows;
-                    m
-                }
+                _ => Manifest::full(
+                    version,
+                    manifest::encode_schema(&self.schema)?,
+                    new_rows,
+                    self.fragments.clone(),
+                ),
             };
             m.format_version = m.required_format_version();
             if store::block_on(manifest::commit(&self.store, &m))?? {
