@@ -479,7 +479,11 @@ pub(crate) async fn load_file_keyed(
 
 /// Base file `i` of `top`: the parsed bytes its digest names when they are
 /// kept (no read), else the file as read, with its [`ContentKey`].
-async fn load_base(store: &Store, top: &Manifest, i: usize) -> Result<(Arc<Manifest>, ContentKey)> {
+pub(crate) async fn load_base(
+    store: &Store,
+    top: &Manifest,
+    i: usize,
+) -> Result<(Arc<Manifest>, ContentKey)> {
     let version = top.base[i];
     if let Some(key) = top.base_digests.get(i).and_then(|d| parse_digest(d)) {
         if let Some((m, _)) = PARSED.get(&key) {
@@ -489,6 +493,19 @@ async fn load_base(store: &Store, top: &Manifest, i: usize) -> Result<(Arc<Manif
         }
     }
     load_file_keyed(store, version, DatasetErrorKind::Missing).await
+}
+
+/// Checks that `key` (of the bytes read as base file `i` of `top`, read from
+/// `path`) is the content `top` names: `Corrupt`, naming the base file, when its
+/// digest differs (a file without a digest passes).
+pub(crate) fn check_base(top: &Manifest, path: &str, i: usize, key: ContentKey) -> Result<()> {
+    match top.base_digests.get(i).and_then(|d| parse_digest(d)) {
+        Some(d) if d != key => Err(corrupt(
+            &manifest_path(top.base[i]),
+            format!("not the file {path} was committed on (its digest differs)"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Loads version `version`, with every fragment of its chain of manifests.
@@ -563,18 +580,8 @@ async fn resolve(store: &Store, path: &str, top: &Manifest) -> Result<(Manifest,
         fragments.extend(p.fragments.iter().cloned());
     }
     // Last, so that a damaged file gets the more telling errors above first.
-    let digests = top.base_digests.iter().map(|d| parse_digest(d));
-    if let Some((v, _)) = top
-        .base
-        .iter()
-        .zip(keys)
-        .zip(digests)
-        .find_map(|((v, k), d)| d.filter(|&d| d != k).map(|_| (v, k)))
-    {
-        return Err(corrupt(
-            &manifest_path(*v),
-            format!("not the file {path} was committed on (its digest differs)"),
-        ));
+    for (i, key) in keys.into_iter().enumerate() {
+        check_base(top, path, i, key)?;
     }
     let m = Manifest {
         format: top.format.clone(),

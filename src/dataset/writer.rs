@@ -390,12 +390,14 @@ impl DatasetWriter {
         }
         // Not sized from the counts: they come from a file.
         let mut fragments = Vec::new();
-        for &(v, count) in &stack[keep..] {
+        for (i, &(v, count)) in stack.iter().enumerate().skip(keep) {
+            // Base file `i` of `l` (kept parses by digest), or `l` itself.
             let file = if v == l.version {
                 None
             } else {
-                let kind = DatasetErrorKind::Missing;
-                Some(store::block_on(manifest::load_file(&self.store, v, kind))??)
+                let (m, key) = store::block_on(manifest::load_base(&self.store, l, i))??;
+                manifest::check_base(l, &manifest::manifest_path(l.version), i, key)?;
+                Some(m)
             };
             let own = &file.as_deref().unwrap_or(l).fragments;
             if own.len() as u64 != count {

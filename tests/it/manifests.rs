@@ -138,6 +138,17 @@ fn a_missing_or_damaged_base_manifest_is_a_typed_error_naming_it() {
     let v: serde_json::Value = serde_json::from_str(&text6).unwrap();
     std::fs::write(&p6, serde_json::to_string_pretty(&v).unwrap()).unwrap();
     assert!(expect(7, 6, DatasetErrorKind::Corrupt).contains("digest differs"));
+    // An append merges 4, 6 and 7 into a full manifest 8: it refuses 6 too.
+    let b = batch(70, 10);
+    let opts = WriteOptions::default().with_mode(WriteMode::Append);
+    let mut w = DatasetWriter::new(store.clone(), b.schema(), opts).unwrap();
+    w.write(&b).unwrap();
+    let (at, k, detail) = dataset_err(w.finish().unwrap_err());
+    assert_eq!(
+        (at, k),
+        (manifest_path(6), DatasetErrorKind::Corrupt),
+        "{detail}"
+    );
     std::fs::write(&p6, &text6).unwrap();
 
     // Fragment counts without a base, in the full manifest 7 builds on.
