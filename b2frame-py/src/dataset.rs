@@ -43,8 +43,7 @@ impl PyDataset {
         version: Option<u64>,
         max_staleness: Option<f64>,
     ) -> PyResult<PyDataset> {
-        let staleness = std::time::Duration::try_from_secs_f64(max_staleness.unwrap_or(0.0))
-            .map_err(|e| InvalidArgumentError::new_err(format!("max_staleness: {e}")))?;
+        let staleness = seconds("max_staleness", max_staleness.unwrap_or(0.0))?;
         nogil(py, move || {
             let store = open_store(&url, storage_options)?;
             let ds = match version {
@@ -126,8 +125,7 @@ impl PyDataset {
         min_age_secs: f64,
         dry_run: bool,
     ) -> PyResult<(Vec<u64>, Vec<u64>, u64, u64)> {
-        let age = std::time::Duration::try_from_secs_f64(min_age_secs)
-            .map_err(|e| InvalidArgumentError::new_err(format!("min_age: {min_age_secs}: {e}")))?;
+        let age = seconds("min_age", min_age_secs)?;
         let options = b2frame::dataset::CleanupOptions::default()
             .with_keep_versions(keep_versions)
             .with_min_age(age)
@@ -555,6 +553,13 @@ pub(crate) fn list_versions(
         let store = open_store(&url, storage_options)?;
         Dataset::versions(&store).py_err()
     })
+}
+
+/// `secs` seconds as a duration; `InvalidArgumentError` naming `what` when
+/// negative, not finite or too large.
+fn seconds(what: &str, secs: f64) -> PyResult<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(secs)
+        .map_err(|e| InvalidArgumentError::new_err(format!("{what}: {secs}: {e}")))
 }
 
 /// Forgets the datasets kept for reopening, closing the column files they hold
