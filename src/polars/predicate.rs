@@ -141,35 +141,15 @@ fn compare(
 ) -> Option<Predicate> {
     let dt = prunable(schema, column)?;
     if as_float {
-        let (op, bound) = int_cmp_of_float(op, number(lit)?)?;
+        // The literal as a float statistic: what Polars compares the cast with.
+        let StatValue::Float(f) = stat_value(&ArrowType::Float64, lit)? else {
+            return None;
+        };
+        let (op, bound) = int_cmp_of_float(op, f)?;
         return Some(Predicate::cmp(column, op, StatValue::Int(bound)));
     }
     let value = stat_value(dt, lit)?;
     Some(Predicate::cmp(column, op, value))
-}
-
-/// A numeric literal's value as f64 (integers beyond 2**53 rounded, which
-/// [`int_cmp_of_float`] then refuses).
-fn number(lit: &LiteralValue) -> Option<f64> {
-    use ::polars_plan::plans::DynLiteralValue as Dyn;
-    match lit {
-        LiteralValue::Dyn(Dyn::Int(v)) => Some(*v as f64),
-        LiteralValue::Dyn(Dyn::Float(f)) => Some(*f),
-        LiteralValue::Scalar(s) => match s.value() {
-            AnyValue::Int8(v) => Some((*v).into()),
-            AnyValue::Int16(v) => Some((*v).into()),
-            AnyValue::Int32(v) => Some((*v).into()),
-            AnyValue::Int64(v) => Some(*v as f64),
-            AnyValue::UInt8(v) => Some((*v).into()),
-            AnyValue::UInt16(v) => Some((*v).into()),
-            AnyValue::UInt32(v) => Some((*v).into()),
-            AnyValue::UInt64(v) => Some(*v as f64),
-            AnyValue::Float32(f) => Some((*f).into()),
-            AnyValue::Float64(f) => Some(*f),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The comparison of an integer `x` equivalent to `(x as f64) op f`, if any.

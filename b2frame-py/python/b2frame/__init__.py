@@ -83,6 +83,13 @@ _WRITE_MODES = ("create", "append", "overwrite", "create_or_append")
 # --------------------------------------------------------------------------- helpers
 
 
+def _seconds(value: Any) -> Any:
+    """A ``timedelta`` as seconds; anything else as it is."""
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    return value
+
+
 def _location(path_or_url: Any) -> str:
     if isinstance(path_or_url, (str, os.PathLike)):
         s = os.fspath(path_or_url)
@@ -273,9 +280,7 @@ class Dataset:
         to that late. Raises :class:`NotFoundError` when there is none."""
         url = _location(path_or_url)
         opts = _options(storage_options)
-        if isinstance(max_staleness, datetime.timedelta):
-            max_staleness = max_staleness.total_seconds()
-        inner = _ext.Dataset.open(url, opts, version, max_staleness)
+        inner = _ext.Dataset.open(url, opts, version, _seconds(max_staleness))
         return cls(inner, url, opts)
 
     def refresh(self) -> Dataset:
@@ -399,12 +404,11 @@ class Dataset:
         less than ``min_age`` (seconds or a ``timedelta``) ago, every object younger
         than ``min_age`` (a writer may be about to commit it), and the fragments of a
         write in progress (written for a version after the newest; with concurrent
-        writers ``min_age`` must also exceed the longest write). Returns ``{"versions_removed", "versions_kept",
-        "objects_removed", "bytes_removed"}``; ``dry_run`` deletes nothing."""
-        if isinstance(min_age, datetime.timedelta):
-            min_age = min_age.total_seconds()
+        writers ``min_age`` must also exceed the longest write). Returns
+        ``{"versions_removed", "versions_kept", "objects_removed", "bytes_removed"}``;
+        ``dry_run`` deletes nothing."""
         removed, kept, objects, nbytes = self._inner.cleanup_old_versions(
-            keep_versions, float(min_age), dry_run
+            keep_versions, float(_seconds(min_age)), dry_run
         )
         return {
             "versions_removed": removed,
@@ -721,7 +725,8 @@ def _to_pred(node: Any, schema: pa.Schema) -> dict | None:
         if t is None:
             return None
         if as_float:
-            cmp = _int_cmp_of_float(sym, _number(lit))
+            # The literal as a float statistic: what Polars compares the cast with.
+            cmp = _int_cmp_of_float(sym, _literal(pa.float64(), lit))
             return None if cmp is None else {"cmp": [column, *cmp]}
         value = _literal(t, lit)
         if value is None:
@@ -763,21 +768,6 @@ def _cast_column(node: Any, schema: pa.Schema) -> tuple[str, bool] | None:
     if target == "Int64" and pa.types.is_integer(t) and (pa.types.is_signed_integer(t) or t.bit_width <= 32):
         return column, False
     return None
-
-
-def _number(lit: dict) -> float | None:
-    """A numeric literal's value, or None."""
-    if "Dyn" in lit and isinstance(lit["Dyn"], dict) and len(lit["Dyn"]) == 1:
-        ((k, v),) = lit["Dyn"].items()
-        ok = k in ("Int", "Float")
-    elif isinstance(lit.get("Scalar"), dict) and len(lit["Scalar"]) == 1:
-        ((k, v),) = lit["Scalar"].items()
-        ok = k in _INTS or k in ("Float32", "Float64")
-    else:
-        return None
-    if not ok or isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    return float(v) if isinstance(v, int) else v
 
 
 def _int_cmp_of_float(sym: str, f: float | None) -> tuple[str, int] | None:
